@@ -1,0 +1,44 @@
+"""One structured log line per HTTP request: method, path, status, duration, request id."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.log import get_logger
+
+_logger = get_logger("rewardgate.access")
+# Probes hit these every few seconds; they are logged at debug level only.
+_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class AccessLogMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            path = scope["path"]
+            log = _logger.debug if path in _QUIET_PATHS else _logger.info
+            log(
+                "http.request",
+                method=scope["method"],
+                path=path,
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )

@@ -1,0 +1,157 @@
+"""The ``rewardgate`` command line: serve the gateway and manage its database.
+
+Exit codes: 0 success, 1 the operation failed (database unreachable or not migrated), 2 bad usage
+or invalid settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+import uvicorn
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from app import __version__, migrations
+from app.db import Database
+from app.log import configure_logging
+from app.settings import Settings, SettingsError, load_settings
+
+__all__ = ["cli", "main"]
+
+T = TypeVar("T")
+
+cli = typer.Typer(
+    name="rewardgate",
+    help="rewardgate: one GraphQL gateway in front of every reward vendor.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_cli = typer.Typer(help="Database migrations.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+
+
+def main() -> None:
+    cli()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"rewardgate {__version__}")
+        raise typer.Exit
+
+
+@cli.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """rewardgate: one GraphQL gateway in front of every reward vendor."""
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+) -> None:
+    """Run the gateway (migrates an embedded SQLite first; refuses an un-migrated PostgreSQL)."""
+    if reload and workers > 1:
+        _fail("--reload runs a single process; drop --workers or --reload", code=2)
+    settings = _load_settings()
+    configure_logging(settings)
+    state = _with_database(settings, migrations.prepare)
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    base = f"http://{shown_host}:{port}"
+    typer.echo(f"rewardgate {__version__} ({settings.environment}); database {state.describe()}")
+    if settings.graphiql_enabled:
+        typer.echo(f"GraphiQL: {base}/graphql  (open it in a browser)")
+    else:
+        typer.echo(f"GraphQL endpoint: POST {base}/graphql  (GraphiQL is off)")
+    uvicorn.run(
+        "app.server:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=None if reload else workers,
+        reload=reload,
+        reload_dirs=["app", "vendors", "graphql_schema"] if reload else None,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+@db_cli.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
+    """Apply migrations to the configured database."""
+    settings = _load_settings()
+    configure_logging(settings)
+    state = _with_database(settings, lambda db: migrations.upgrade(db, revision))
+    typer.echo(f"database {state.describe()}")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the database's revision and the code's head; exit 1 when they differ."""
+    settings = _load_settings()
+    state = _with_database(settings, migrations.status)
+    typer.echo(f"database {state.describe()}")
+    if not state.at_head:
+        raise typer.Exit(1)
+
+
+@db_cli.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("--message", "-m", help="What the revision does.")],
+    autogenerate: Annotated[
+        bool, typer.Option(help="Compare the models with a migrated database.")
+    ] = True,
+) -> None:
+    """Write a new migration file under app/migrations/versions (for developers)."""
+    settings = _load_settings()
+    _with_database(settings, lambda db: migrations.revision(db, message, autogenerate=autogenerate))
+
+
+def _load_settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        _fail(str(exc), code=2)
+
+
+def _with_database(settings: Settings, run: Callable[[Database], Awaitable[T]]) -> T:
+    async def go() -> T:
+        database = Database.from_settings(settings)
+        try:
+            return await run(database)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(go())
+    except migrations.DatabaseNotMigratedError as exc:
+        _fail(str(exc))
+    except (OSError, DBAPIError) as exc:
+        _fail(f"cannot use the database ({_redacted(settings)}): {exc}")
+
+
+def _redacted(settings: Settings) -> str:
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def _fail(message: str, *, code: int = 1) -> NoReturn:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)

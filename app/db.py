@@ -1,0 +1,219 @@
+"""Database access: one async engine per process, read sessions, and write transactions.
+
+Two backends, one behaviour:
+
+* **SQLite** (embedded default, aiosqlite). WAL so readers never block the writer, a
+  ``busy_timeout`` so a writer waits for the lock instead of failing at once, foreign keys on.
+  pysqlite's legacy transaction handling is switched off (it issues its own lazy ``BEGIN``), and
+  we emit ``BEGIN`` ourselves: ``BEGIN IMMEDIATE`` for write transactions, so the write lock is
+  taken up front. A deferred transaction that reads and then writes can fail with SQLITE_BUSY
+  *regardless* of the busy timeout, because it cannot upgrade a stale snapshot.
+* **PostgreSQL** (asyncpg). READ COMMITTED; writers that must not overspend use conditional
+  ``UPDATE … WHERE … RETURNING`` statements, which PostgreSQL re-checks after a concurrent writer
+  commits.
+
+`Database.write` runs one unit of work in one write transaction and retries it, a bounded number
+of times, when the database says the transaction lost a race it may win on a second try
+(SQLITE_BUSY / SQLITE_LOCKED, serialization failure ``40001``, deadlock ``40P01``). The unit of
+work must therefore be safe to run again: it only touches the database through its session.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+from sqlmodel.ext.asyncio.session import AsyncSession
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from app.settings import SCHEMA_NAME_PATTERN, Settings
+
+__all__ = ["Database", "WriteConflictError", "is_write_conflict"]
+
+T = TypeVar("T")
+
+_WRITE: Final = "rewardgate_write"
+_SQLITE_BUSY: Final = 5
+_SQLITE_LOCKED: Final = 6
+_RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01"})
+
+
+class WriteConflictError(Exception):
+    """A write transaction kept losing to concurrent writers and gave up after its attempts.
+
+    The database is unchanged by the failed unit of work; the caller may try again later.
+    """
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """True when ``exc`` says the transaction lost a race and running it again may succeed."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    sqlite_code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int):
+        # Extended codes (SQLITE_BUSY_SNAPSHOT = 517, ...) keep the primary code in the low byte.
+        return sqlite_code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return sqlstate in _RETRYABLE_SQLSTATES
+
+
+class Database:
+    """The process's database: an engine, its sessions, and the write-transaction helper.
+
+    **Usage**::
+
+        database = Database.from_settings(settings)
+        async with database.session() as session:          # reads
+            rows = (await session.exec(select(Member))).all()
+        member = await database.write(lambda session: add_member(session, ...))
+        await database.dispose()
+    """
+
+    def __init__(
+        self,
+        url: str | URL,
+        *,
+        schema: str | None = None,
+        pool_size: int = 10,
+        busy_timeout_ms: int = 5_000,
+        write_attempts: int = 5,
+        echo: bool = False,
+    ) -> None:
+        if schema is not None and not re.fullmatch(SCHEMA_NAME_PATTERN, schema):
+            raise ValueError(f"invalid schema name {schema!r}: must match {SCHEMA_NAME_PATTERN}")
+        self.url = make_url(url)
+        self.schema = schema
+        self.write_attempts = write_attempts
+        if self.is_sqlite:
+            self.engine = _sqlite_engine(self.url, busy_timeout_ms=busy_timeout_ms, echo=echo)
+        else:
+            self.engine = _postgresql_engine(
+                self.url, schema=schema, pool_size=pool_size, echo=echo
+            )
+        self._write_engine = self.engine.execution_options(**{_WRITE: True})
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        return cls(
+            settings.database_url,
+            schema=settings.database_schema,
+            pool_size=settings.database_pool_size,
+            busy_timeout_ms=settings.database_busy_timeout_ms,
+            write_attempts=settings.database_write_attempts,
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.url.get_backend_name()
+
+    def session(self) -> AsyncSession:
+        """A session for reads (a deferred transaction on SQLite: it never takes the write lock)."""
+        return AsyncSession(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def write_connection(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction on a bare connection (migrations and bulk statements)."""
+        async with self._write_engine.begin() as connection:
+            yield connection
+
+    async def write(
+        self,
+        work: Callable[[AsyncSession], Awaitable[T]],
+        *,
+        attempts: int | None = None,
+    ) -> T:
+        """Run ``work(session)`` in one write transaction, committed when it returns.
+
+        Retries the whole unit on a write conflict (see `is_write_conflict`) with jittered
+        exponential backoff, up to ``attempts`` runs in all (default: the configured
+        ``database_write_attempts``); then raises `WriteConflictError`. Any other exception rolls
+        the transaction back and propagates unchanged.
+        """
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(attempts or self.write_attempts),
+            wait=wait_random_exponential(multiplier=0.01, max=0.5),
+            retry=retry_if_exception(is_write_conflict),
+            reraise=True,
+        )
+        try:
+            return await retrying(self._run_write, work)
+        except DBAPIError as exc:
+            if is_write_conflict(exc):
+                tries = retrying.statistics.get("attempt_number", 1)
+                raise WriteConflictError(
+                    f"write transaction gave up after {tries} attempts: {exc.orig}"
+                ) from exc
+            raise
+
+    async def _run_write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async with (
+            AsyncSession(self._write_engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
+            return await work(session)
+
+    async def ping(self) -> None:
+        """Raise if the database cannot answer a trivial query."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_engine(url: URL, *, busy_timeout_ms: int, echo: bool) -> AsyncEngine:
+    in_memory = url.database in (None, "", ":memory:")
+    options: dict[str, Any] = {"echo": echo}
+    if in_memory:
+        # Each connection to :memory: is a new, empty database: share one.
+        options["poolclass"] = StaticPool
+    engine = create_async_engine(url, connect_args={"timeout": busy_timeout_ms / 1000}, **options)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _configure_connection(dbapi_connection: Any, _record: Any) -> None:
+        # Stop pysqlite from emitting BEGIN on its own; `_begin` below does it.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _postgresql_engine(url: URL, *, schema: str | None, pool_size: int, echo: bool) -> AsyncEngine:
+    server_settings = {"application_name": "rewardgate"}
+    if schema:
+        server_settings["search_path"] = schema
+    return create_async_engine(
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=10,
+        connect_args={"server_settings": server_settings, "timeout": 10, "command_timeout": 60},
+    )

@@ -1,0 +1,1 @@
+"""Ops: the failed-redemption list, safe replay, cancel, and the audit log."""

@@ -1,0 +1,1 @@
+"""Partners (tenants): API keys, member tokens and outbound webhooks."""

@@ -1,0 +1,78 @@
+"""Assembles the ASGI application: routes, middleware, and the lifespan that owns resources.
+
+This is the one module in `app` that imports `graphql_schema`: it mounts the schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from app._access_log import AccessLogMiddleware
+from app.db import Database
+from app.health import check_readiness
+from app.log import configure_logging
+from app.settings import Settings, load_settings
+from graphql_schema.schema import create_schema
+from graphql_schema.view import GraphQLView
+
+__all__ = ["app_from_environment", "create_app"]
+
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+class State(TypedDict):
+    """What the lifespan hands to every request as ``request.state``."""
+
+    database: Database
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The gateway as an ASGI app. Resources open in its lifespan, not here."""
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[State]:
+        database = Database.from_settings(settings)
+        try:
+            yield {"database": database}
+        finally:
+            await database.dispose()
+
+    schema = create_schema(introspection=not settings.is_production)
+    graphql = GraphQLView(schema, settings)
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", _healthz, methods=["GET"]),
+            Route("/readyz", _readyz, methods=["GET"]),
+        ],
+        middleware=[
+            Middleware(CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER),
+            Middleware(AccessLogMiddleware),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def app_from_environment() -> Starlette:
+    """The factory uvicorn calls in each worker process: settings and logging from the env."""
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(settings)
+
+
+async def _healthz(_request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def _readyz(request: Request) -> JSONResponse:
+    readiness = await check_readiness(request.state.database)
+    return JSONResponse(readiness.as_json(), status_code=200 if readiness.ready else 503)

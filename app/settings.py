@@ -1,0 +1,209 @@
+"""Configuration, read once from the environment.
+
+Every setting is an environment variable with the prefix ``REWARDGATE_``; nested settings join
+their path with ``__`` (``REWARDGATE_VENDORS__TANGO__BASE_URL``). A ``.env`` file in the working
+directory is read too. Secrets are ``SecretStr`` so they never reach a log or a traceback.
+
+`load_settings` is the one entry point the process uses: it turns pydantic's validation errors,
+and variables with our prefix that no setting reads, into a `SettingsError` whose message names
+each offending environment variable, so a typo fails the start instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+__all__ = [
+    "ENV_PREFIX",
+    "SCHEMA_NAME_PATTERN",
+    "Environment",
+    "LogFormat",
+    "Settings",
+    "SettingsError",
+    "env_var_name",
+    "load_settings",
+]
+
+ENV_PREFIX = "REWARDGATE_"
+NESTED_DELIMITER = "__"
+# Variables under this prefix belong to the test harness (tests/conftest.py), not to the gateway.
+_RESERVED_PREFIXES = (f"{ENV_PREFIX}TEST_",)
+
+SCHEMA_NAME_PATTERN = r"^[a-z_][a-z0-9_]{0,62}$"
+DEVELOPMENT_MEMBER_TOKEN_SECRET = "development-only-member-token-secret-do-not-deploy"  # noqa: S105
+
+_SUPPORTED_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+
+class Environment(StrEnum):
+    """Where the gateway runs; production turns the friendly defaults into safe ones."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class LogFormat(StrEnum):
+    JSON = "json"
+    CONSOLE = "console"
+
+
+class Settings(BaseSettings):
+    """The gateway's configuration. Field descriptions are the README's configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=NESTED_DELIMITER,
+        env_file=".env",
+        env_ignore_empty=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+    environment: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        description="`development` (GraphiQL, GET queries, introspection, field suggestions) or "
+        "`production` (all of those off; real secrets required).",
+    )
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./rewardgate.db",
+        description="SQLAlchemy URL. `sqlite+aiosqlite:///path` (embedded, migrated on `serve`) "
+        "or `postgresql+asyncpg://user:pass@host/db`; `postgres://` and `sqlite://` are accepted.",
+    )
+    database_schema: str | None = Field(
+        default=None,
+        pattern=SCHEMA_NAME_PATTERN,
+        description="PostgreSQL only: the schema to use (its `search_path`); default `public`.",
+    )
+    database_pool_size: Annotated[int, Field(ge=1, le=200)] = Field(
+        default=10, description="PostgreSQL connections kept per process."
+    )
+    database_busy_timeout_ms: Annotated[int, Field(ge=0, le=600_000)] = Field(
+        default=5_000, description="SQLite only: how long a writer waits for the write lock."
+    )
+    database_write_attempts: Annotated[int, Field(ge=1, le=50)] = Field(
+        default=5,
+        description="Attempts of one write transaction on SQLITE_BUSY, serialization failure "
+        "or deadlock before giving up.",
+    )
+    graphiql: bool | None = Field(
+        default=None,
+        description="Serve GraphiQL on `GET /graphql`; default on in development, off in "
+        "production.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Lowest level logged."
+    )
+    log_format: LogFormat = Field(
+        default=LogFormat.JSON,
+        description="`json` (one JSON object per line) or `console` (coloured, for a terminal).",
+    )
+    member_token_secret: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_MEMBER_TOKEN_SECRET),
+        description="Signs member tokens (JWT, HS256). In production: required, ≥ 32 characters.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {exc}") from None
+        driver = _SUPPORTED_DRIVERS.get(url.drivername)
+        if driver is None:
+            raise ValueError(
+                f"unsupported database driver {url.drivername!r}; use sqlite+aiosqlite:///path "
+                "or postgresql+asyncpg://user@host/db"
+            )
+        return url.set(drivername=driver).render_as_string(hide_password=False)
+
+    @field_validator("member_token_secret")
+    @classmethod
+    def _production_needs_a_real_secret(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        if info.data.get("environment") is not Environment.PRODUCTION:
+            return value
+        secret = value.get_secret_value()
+        if secret == DEVELOPMENT_MEMBER_TOKEN_SECRET:
+            raise ValueError("must be set in production (the development default is public)")
+        if len(secret) < 32:
+            raise ValueError("must be at least 32 characters in production")
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else not self.is_production
+
+
+class SettingsError(Exception):
+    """The environment holds settings the gateway cannot start with; the message names each one."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        lines = [f"{name}: {message}" for name, message in problems]
+        super().__init__("invalid settings:\n  " + "\n  ".join(lines))
+
+
+def env_var_name(*path: str | int) -> str:
+    """The environment variable that sets the setting at ``path`` (``("vendors", "tango")``)."""
+    return ENV_PREFIX + NESTED_DELIMITER.join(str(part) for part in path).upper()
+
+
+def load_settings(*, env_file: str | None = ".env", **overrides: Any) -> Settings:
+    """Read the settings from the process environment, ``env_file`` and ``overrides``.
+
+    Raises `SettingsError` naming every invalid or unknown ``REWARDGATE_*`` variable.
+    """
+    problems = _unknown_variables(os.environ)
+    try:
+        settings = Settings(_env_file=env_file, **overrides)
+    except ValidationError as exc:
+        problems.extend(_describe(error) for error in exc.errors())
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def _unknown_variables(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    known = sorted(env_var_name(name) for name in Settings.model_fields)
+    problems = []
+    for key in sorted(environ):
+        if not key.startswith(ENV_PREFIX) or key.startswith(_RESERVED_PREFIXES):
+            continue
+        if key.split(NESTED_DELIMITER, 1)[0] in known:
+            continue
+        hint = difflib.get_close_matches(key, known, n=1)
+        problems.append((key, "no such setting" + (f"; did you mean {hint[0]}?" if hint else "")))
+    return problems
+
+
+def _describe(error: Any) -> tuple[str, str]:
+    location = [part for part in error["loc"] if part != "__root__"]
+    name = env_var_name(*location) if location else ENV_PREFIX + "*"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    field = Settings.model_fields.get(str(location[0])) if location else None
+    if field is not None and field.annotation is not SecretStr and "input" in error:
+        message += f" (got {error['input']!r})"
+    return name, message

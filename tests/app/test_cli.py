@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import asyncio
+import pathlib
+from typing import Any
+
+import pytest
+import uvicorn
+from typer.testing import CliRunner
+
+from app import __version__, cli, migrations
+from app.db import Database
+from app.settings import Settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def environment(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, tmp_path: pathlib.Path
+) -> Settings:
+    """Point the CLI's environment at this test's (empty) database, away from any .env file."""
+    monkeypatch.setenv("REWARDGATE_DATABASE_URL", settings.database_url)
+    if settings.database_schema:
+        monkeypatch.setenv("REWARDGATE_DATABASE_SCHEMA", settings.database_schema)
+    monkeypatch.chdir(tmp_path)
+    return settings
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Stand in for uvicorn.run: record how serve would start the server."""
+    calls: list[dict[str, Any]] = []
+
+    def fake_run(target: str, **options: Any) -> None:
+        calls.append({"target": target, **options})
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    return calls
+
+
+def _status(settings: Settings) -> migrations.MigrationStatus:
+    async def read() -> migrations.MigrationStatus:
+        database = Database.from_settings(settings)
+        try:
+            return await migrations.status(database)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(read())
+
+
+def test_version() -> None:
+    result = runner.invoke(cli.cli, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"rewardgate {__version__}"
+
+
+def test_db_upgrade_migrates_the_configured_database(environment: Settings) -> None:
+    assert not _status(environment).at_head
+    result = runner.invoke(cli.cli, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "code head" in result.stdout
+    assert _status(environment).at_head
+
+
+def test_db_current_exits_non_zero_until_migrated(environment: Settings) -> None:
+    before = runner.invoke(cli.cli, ["db", "current"])
+    assert before.exit_code == 1
+    assert "no migrations applied" in before.stdout
+    runner.invoke(cli.cli, ["db", "upgrade"])
+    after = runner.invoke(cli.cli, ["db", "current"])
+    assert after.exit_code == 0
+
+
+def test_invalid_settings_exit_2_naming_the_variable(
+    environment: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REWARDGATE_DATABASE_POOL_SIZE", "lots")
+    result = runner.invoke(cli.cli, ["db", "upgrade"])
+    assert result.exit_code == 2
+    assert "REWARDGATE_DATABASE_POOL_SIZE" in result.stderr
+
+
+def test_unreachable_database_exits_1_without_the_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "REWARDGATE_DATABASE_URL", "postgresql+asyncpg://rg:s3cret-pw@127.0.0.1:1/rewardgate"
+    )
+    result = runner.invoke(cli.cli, ["db", "upgrade"])
+    assert result.exit_code == 1
+    assert "cannot use the database" in result.stderr
+    assert "s3cret-pw" not in result.stderr
+
+
+def test_serve_migrates_sqlite_and_starts_uvicorn(
+    environment: Settings, served: list[dict[str, Any]], sqlite_only: None
+) -> None:
+    result = runner.invoke(cli.cli, ["serve", "--port", "8123", "--workers", "3"])
+    assert result.exit_code == 0, result.output
+    assert _status(environment).at_head
+    assert "GraphiQL: http://127.0.0.1:8123/graphql" in result.stdout
+    [call] = served
+    assert call["target"] == "app.server:app_from_environment"
+    assert call["factory"] is True
+    assert (call["host"], call["port"], call["workers"]) == ("127.0.0.1", 8123, 3)
+
+
+def test_serve_refuses_an_unmigrated_postgresql(
+    environment: Settings, served: list[dict[str, Any]], postgresql_only: None
+) -> None:
+    result = runner.invoke(cli.cli, ["serve"])
+    assert result.exit_code == 1
+    assert "not migrated" in result.stderr
+    assert "rewardgate db upgrade" in result.stderr
+    assert served == [], "the server never started"
+    assert not _status(environment).at_head, "serve does not migrate PostgreSQL by itself"
+
+
+def test_serve_starts_on_a_migrated_postgresql(
+    environment: Settings, served: list[dict[str, Any]], postgresql_only: None
+) -> None:
+    assert runner.invoke(cli.cli, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(cli.cli, ["serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 0, result.output
+    assert served[0]["host"] == "0.0.0.0"
+    assert "http://127.0.0.1:8000/graphql" in result.stdout
+
+
+def test_serve_says_where_graphql_is_when_graphiql_is_off(
+    environment: Settings, served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REWARDGATE_GRAPHIQL", "false")
+    runner.invoke(cli.cli, ["db", "upgrade"])
+    result = runner.invoke(cli.cli, ["serve"])
+    assert result.exit_code == 0, result.output
+    assert "POST http://127.0.0.1:8000/graphql" in result.stdout
+    assert "GraphiQL is off" in result.stdout
+
+
+def test_serve_refuses_reload_with_several_workers(served: list[dict[str, Any]]) -> None:
+    result = runner.invoke(cli.cli, ["serve", "--reload", "--workers", "2"])
+    assert result.exit_code == 2
+    assert served == []

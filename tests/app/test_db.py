@@ -1,0 +1,275 @@
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db import Database, WriteConflictError, is_write_conflict
+from app.settings import Settings
+
+
+class _SqlStateError(Exception):
+    """Stands in for a driver error carrying a PostgreSQL SQLSTATE (asyncpg's shape)."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"sqlstate {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+def _busy_error() -> OperationalError:
+    orig = sqlite3.OperationalError("database is locked")
+    orig.sqlite_errorcode = sqlite3.SQLITE_BUSY
+    return OperationalError("BEGIN IMMEDIATE", {}, orig)
+
+
+def _serialization_failure() -> OperationalError:
+    return OperationalError("UPDATE ...", {}, _SqlStateError("40001"))
+
+
+def _simulated_conflict(backend: str) -> OperationalError:
+    return _busy_error() if backend == "sqlite" else _serialization_failure()
+
+
+async def _create_counter(database: Database) -> None:
+    async def create(session: AsyncSession) -> None:
+        await session.exec(text("CREATE TABLE counter (id INTEGER PRIMARY KEY, value INTEGER)"))  # type: ignore[call-overload]
+        await session.exec(text("INSERT INTO counter (id, value) VALUES (1, 0)"))  # type: ignore[call-overload]
+
+    await database.write(create)
+
+
+async def _counter(database: Database) -> int:
+    async with database.session() as session:
+        result = await session.exec(text("SELECT value FROM counter WHERE id = 1"))  # type: ignore[call-overload]
+        return int(result.scalar_one())
+
+
+async def _increment(session: AsyncSession) -> None:
+    await session.exec(text("UPDATE counter SET value = value + 1 WHERE id = 1"))  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize(
+    ("error", "retryable"),
+    [
+        (_busy_error(), True),
+        (OperationalError("x", {}, _SqlStateError("40001")), True),
+        (OperationalError("x", {}, _SqlStateError("40P01")), True),
+        (IntegrityError("x", {}, _SqlStateError("23505")), False),
+        (OperationalError("x", {}, sqlite3.OperationalError("no such table: t")), False),
+        (ValueError("not a database error"), False),
+    ],
+)
+def test_write_conflicts_are_classified(error: BaseException, retryable: bool) -> None:
+    assert is_write_conflict(error) is retryable
+
+
+def test_extended_sqlite_busy_codes_count_as_conflicts() -> None:
+    orig = sqlite3.OperationalError("database is locked")
+    orig.sqlite_errorcode = 517  # SQLITE_BUSY_SNAPSHOT
+    assert is_write_conflict(OperationalError("x", {}, orig))
+
+
+@pytest.mark.asyncio
+async def test_write_commits_the_unit_of_work(database: Database) -> None:
+    await _create_counter(database)
+    await database.write(_increment)
+    assert await _counter(database) == 1
+
+
+@pytest.mark.asyncio
+async def test_write_rolls_back_and_reraises_other_errors(database: Database) -> None:
+    await _create_counter(database)
+    calls = 0
+
+    async def fail_halfway(session: AsyncSession) -> None:
+        nonlocal calls
+        calls += 1
+        await _increment(session)
+        raise RuntimeError("business rule violated")
+
+    with pytest.raises(RuntimeError, match="business rule violated"):
+        await database.write(fail_halfway)
+    assert calls == 1, "only write conflicts are retried"
+    assert await _counter(database) == 0, "nothing half-written"
+
+
+@pytest.mark.asyncio
+async def test_write_retries_a_conflict_and_then_succeeds(database: Database, backend: str) -> None:
+    await _create_counter(database)
+    calls = 0
+
+    async def conflicted_twice(session: AsyncSession) -> str:
+        nonlocal calls
+        calls += 1
+        await _increment(session)
+        if calls <= 2:
+            raise _simulated_conflict(backend)
+        return "done"
+
+    assert await database.write(conflicted_twice, attempts=3) == "done"
+    assert calls == 3
+    assert await _counter(database) == 1, "the failed attempts were rolled back"
+
+
+@pytest.mark.asyncio
+async def test_write_gives_up_after_its_bound(database: Database, backend: str) -> None:
+    await _create_counter(database)
+    calls = 0
+
+    async def always_conflicted(session: AsyncSession) -> None:
+        nonlocal calls
+        calls += 1
+        await _increment(session)
+        raise _simulated_conflict(backend)
+
+    with pytest.raises(WriteConflictError, match="after 4 attempts") as caught:
+        await database.write(always_conflicted, attempts=4)
+    assert calls == 4
+    assert is_write_conflict(caught.value.__cause__)  # type: ignore[arg-type]
+    assert await _counter(database) == 0
+
+
+@pytest.mark.asyncio
+async def test_default_bound_comes_from_settings(settings: Settings, backend: str) -> None:
+    database = Database.from_settings(settings.model_copy(update={"database_write_attempts": 2}))
+    calls = 0
+
+    async def always_conflicted(session: AsyncSession) -> None:
+        nonlocal calls
+        calls += 1
+        raise _simulated_conflict(backend)
+
+    try:
+        with pytest.raises(WriteConflictError):
+            await database.write(always_conflicted)
+    finally:
+        await database.dispose()
+    assert calls == 2
+
+
+def _sqlite_path(database: Database) -> str:
+    assert database.url.database is not None
+    return database.url.database
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("sqlite_only")
+async def test_sqlite_writer_waits_for_a_held_lock_then_succeeds(settings: Settings) -> None:
+    database = Database.from_settings(settings.model_copy(update={"database_busy_timeout_ms": 20}))
+    try:
+        await _create_counter(database)
+        blocker = sqlite3.connect(_sqlite_path(database), isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+
+        async def release_soon() -> None:
+            await asyncio.sleep(0.15)
+            blocker.execute("COMMIT")
+
+        release = asyncio.create_task(release_soon())
+        await database.write(_increment, attempts=50)
+        await release
+        blocker.close()
+        assert await _counter(database) == 1
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("sqlite_only")
+async def test_sqlite_writer_gives_up_on_a_lock_that_is_never_released(settings: Settings) -> None:
+    database = Database.from_settings(settings.model_copy(update={"database_busy_timeout_ms": 10}))
+    try:
+        await _create_counter(database)
+        blocker = sqlite3.connect(_sqlite_path(database), isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(WriteConflictError, match="after 3 attempts"):
+                await database.write(_increment, attempts=3)
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert await _counter(database) == 0
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("sqlite_only")
+async def test_sqlite_write_transactions_take_the_lock_up_front(database: Database) -> None:
+    """A write transaction that has only read so far already holds the write lock (BEGIN
+    IMMEDIATE), so it can never fail to upgrade a stale snapshot; readers are not blocked."""
+    await _create_counter(database)
+    path = _sqlite_path(database)
+    entered = asyncio.Event()
+    leave = asyncio.Event()
+
+    async def hold(session: AsyncSession) -> None:
+        await session.exec(text("SELECT value FROM counter"))  # type: ignore[call-overload]
+        entered.set()
+        await leave.wait()
+
+    writer = asyncio.create_task(database.write(hold))
+    await entered.wait()
+    probe = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            probe.execute("BEGIN IMMEDIATE")
+        async with database.session() as session:  # readers are not blocked (WAL)
+            assert (await session.exec(text("SELECT value FROM counter"))).scalar_one() == 0  # type: ignore[call-overload]
+    finally:
+        leave.set()
+        await writer
+        probe.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("sqlite_only")
+async def test_sqlite_connections_use_wal_and_foreign_keys(database: Database) -> None:
+    async with database.session() as session:
+        pragmas: dict[str, Any] = {}
+        for name in ("journal_mode", "foreign_keys", "busy_timeout"):
+            pragmas[name] = (await session.exec(text(f"PRAGMA {name}"))).scalar_one()  # type: ignore[call-overload]
+    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000}
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("postgresql_only")
+async def test_postgresql_real_deadlock_is_retried(database: Database) -> None:
+    """Two writers lock two rows in opposite orders; PostgreSQL aborts one with 40P01, the
+    helper retries it, and both increments land."""
+
+    async def create(session: AsyncSession) -> None:
+        await session.exec(text("CREATE TABLE pair (id INTEGER PRIMARY KEY, value INTEGER)"))  # type: ignore[call-overload]
+        await session.exec(text("INSERT INTO pair VALUES (1, 0), (2, 0)"))  # type: ignore[call-overload]
+
+    await database.write(create)
+    both_hold_first_row = asyncio.Barrier(2)
+    attempts = {1: 0, 2: 0}
+
+    def writer(first: int, second: int) -> Any:
+        async def work(session: AsyncSession) -> None:
+            attempts[first] += 1
+            await session.exec(text(f"UPDATE pair SET value = value + 1 WHERE id = {first}"))  # type: ignore[call-overload]
+            if attempts[first] == 1:
+                await both_hold_first_row.wait()
+            await session.exec(text(f"UPDATE pair SET value = value + 1 WHERE id = {second}"))  # type: ignore[call-overload]
+
+        return work
+
+    await asyncio.wait_for(
+        asyncio.gather(database.write(writer(1, 2)), database.write(writer(2, 1))), timeout=30
+    )
+    assert sorted(attempts.values()) == [1, 2], "exactly one writer was aborted and retried"
+    async with database.session() as session:
+        values = (await session.exec(text("SELECT value FROM pair ORDER BY id"))).scalars().all()  # type: ignore[call-overload]
+    assert values == [2, 2]
+
+
+def test_invalid_schema_names_are_refused() -> None:
+    with pytest.raises(ValueError, match="invalid schema name"):
+        Database("postgresql+asyncpg://u@h/db", schema='x"; DROP TABLE y; --')

@@ -1,0 +1,164 @@
+"""Fixtures shared by the whole suite, and the rules that keep a run honest.
+
+The suite runs against one database backend per run:
+
+* default: SQLite, a fresh file per test;
+* ``REWARDGATE_TEST_DATABASE_URL=postgresql+asyncpg://user@host:port/db``: that PostgreSQL, a
+  fresh schema per test (dropped afterwards), so runs and tests never see each other's data.
+
+When a PostgreSQL URL is given and the server does not answer, the run stops with an error
+before any test: it never skips its way to green. A run in which no test passed also fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+import structlog
+from asgi_lifespan import LifespanManager
+from sqlalchemy.engine import make_url
+
+from app import migrations
+from app.db import Database
+from app.server import create_app
+from app.settings import Settings, load_settings
+
+TEST_DATABASE_URL_VARIABLE = "REWARDGATE_TEST_DATABASE_URL"
+_passed = 0
+
+
+def _configured_url() -> str | None:
+    value = os.environ.get(TEST_DATABASE_URL_VARIABLE, "").strip()
+    return value or None
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = _configured_url()
+    if url is None:
+        return "database: SQLite (a fresh file per test)"
+    shown = make_url(url).render_as_string(hide_password=True)
+    return f"database: {shown} (a fresh schema per test)"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    url = _configured_url()
+    if url is None:
+        return
+    if make_url(url).get_backend_name() != "postgresql":
+        raise pytest.UsageError(f"{TEST_DATABASE_URL_VARIABLE} must be a PostgreSQL URL")
+
+    async def probe() -> None:
+        connection = await asyncpg.connect(_asyncpg_dsn(url), timeout=5)
+        await connection.close()
+
+    try:
+        asyncio.run(probe())
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        raise pytest.UsageError(
+            f"PostgreSQL at {make_url(url).render_as_string(hide_password=True)} is not "
+            f"reachable ({exc!r}); start it or unset {TEST_DATABASE_URL_VARIABLE}"
+        ) from exc
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    global _passed
+    if report.when == "call" and report.passed:
+        _passed += 1
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if exitstatus == 0 and _passed == 0:
+        session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Commands under test configure logging for the process; undo it after each test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers, root.level = handlers, level
+    structlog.reset_defaults()
+
+
+@pytest.fixture
+def backend() -> str:
+    """``"sqlite"`` or ``"postgresql"``: the backend this run tests."""
+    url = _configured_url()
+    return "sqlite" if url is None else "postgresql"
+
+
+@pytest.fixture
+def postgresql_only(backend: str) -> None:
+    if backend != "postgresql":
+        pytest.skip(f"PostgreSQL behaviour: runs when {TEST_DATABASE_URL_VARIABLE} is set")
+
+
+@pytest.fixture
+def sqlite_only(backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("SQLite behaviour: runs in the SQLite pass of the suite")
+
+
+@pytest.fixture
+def database_location(tmp_path: os.PathLike[str]) -> Iterator[tuple[str, str | None]]:
+    """``(database_url, schema)`` of a database nobody has touched yet."""
+    url = _configured_url()
+    if url is None:
+        yield f"sqlite+aiosqlite:///{tmp_path}/rewardgate.db", None
+        return
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    yield url, schema
+
+    async def drop() -> None:
+        connection = await asyncpg.connect(_asyncpg_dsn(url), timeout=5)
+        try:
+            await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await connection.close()
+
+    asyncio.run(drop())
+
+
+@pytest.fixture
+def settings(database_location: tuple[str, str | None]) -> Settings:
+    url, schema = database_location
+    return load_settings(env_file=None, database_url=url, database_schema=schema)
+
+
+@pytest_asyncio.fixture
+async def empty_database(settings: Settings) -> AsyncIterator[Database]:
+    database = Database.from_settings(settings)
+    yield database
+    await database.dispose()
+
+
+@pytest_asyncio.fixture
+async def database(empty_database: Database) -> Database:
+    await migrations.upgrade(empty_database)
+    return empty_database
+
+
+@pytest_asyncio.fixture
+async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the gateway, in process, lifespan running, database migrated."""
+    app = create_app(settings)
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://gateway.test"
+        ) as http,
+    ):
+        yield http
