@@ -1,31 +1,49 @@
-"""Alembic environment: runs on a connection the caller supplies (see `app.migrations`).
+"""Alembic environment, async.
 
-The caller opens an async write transaction and hands its sync connection over through
-``config.attributes["connection"]``, the pattern Alembic's cookbook gives for asyncio, so the whole
-upgrade is one transaction and a SQLite upgrade holds the write lock from the start.
+Normally the caller (`app.migrations`) opens an async write transaction and hands its sync
+connection over through ``config.attributes["connection"]`` (Alembic's cookbook pattern for
+asyncio), so a whole upgrade is one transaction and a SQLite upgrade holds the write lock from
+the start. Run as a plain ``alembic`` command instead, it opens the configured database itself
+with an async engine and does the same.
 """
+
+import asyncio
 
 from alembic import context
 from sqlalchemy.engine import Connection
 
 from app.models import metadata
 
-connection = context.config.attributes.get("connection")
-if not isinstance(connection, Connection):
-    raise RuntimeError(
-        "run migrations with `rewardgate db upgrade` (or app.migrations.upgrade), "
-        "which supplies the database connection"
-    )
 
-context.configure(
-    connection=connection,
-    target_metadata=metadata,
-    render_as_batch=connection.dialect.name == "sqlite",
-    compare_type=True,
-    # SQLite DDL is transactional once pysqlite's legacy BEGIN handling is off (app.db), so a
-    # failed upgrade leaves nothing half-applied on either backend.
-    transactional_ddl=True,
-    user_module_prefix="sqlmodel.sql.sqltypes.",
-)
-with context.begin_transaction():
-    context.run_migrations()
+def run_migrations(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+        # SQLite DDL is transactional once pysqlite's legacy BEGIN handling is off (app.db), so
+        # a failed upgrade leaves nothing half-applied on either backend.
+        transactional_ddl=True,
+        user_module_prefix="sqlmodel.sql.sqltypes.",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_on_configured_database() -> None:
+    from app.db import Database
+    from app.settings import load_settings
+
+    database = Database.from_settings(load_settings())
+    try:
+        async with database.write_connection() as connection:
+            await connection.run_sync(run_migrations)
+    finally:
+        await database.dispose()
+
+
+supplied = context.config.attributes.get("connection")
+if isinstance(supplied, Connection):
+    run_migrations(supplied)
+else:
+    asyncio.run(run_on_configured_database())

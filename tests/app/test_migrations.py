@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
@@ -9,6 +13,7 @@ from sqlalchemy.engine import Connection
 from app import migrations
 from app.db import Database
 from app.models import metadata
+from app.settings import Settings
 
 
 @pytest.mark.asyncio
@@ -80,3 +85,36 @@ async def test_prepare_refuses_a_postgresql_at_an_unknown_revision(
         await connection.execute(text("UPDATE alembic_version SET version_num = 'from_the_future'"))
     with pytest.raises(migrations.DatabaseNotMigratedError, match="from_the_future"):
         await migrations.prepare(database)
+
+
+def test_plain_alembic_commands_open_the_configured_database(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`alembic upgrade head` (no connection supplied) migrates REWARDGATE_DATABASE_URL."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REWARDGATE_DATABASE_URL", settings.database_url)
+    if settings.database_schema:
+        monkeypatch.setenv("REWARDGATE_DATABASE_SCHEMA", settings.database_schema)
+        _create_schema(settings)
+    command.upgrade(migrations.alembic_config(), "head")
+
+    async def read() -> migrations.MigrationStatus:
+        database = Database.from_settings(settings)
+        try:
+            return await migrations.status(database)
+        finally:
+            await database.dispose()
+
+    assert asyncio.run(read()).at_head
+
+
+def _create_schema(settings: Settings) -> None:
+    async def create() -> None:
+        database = Database.from_settings(settings)
+        try:
+            async with database.write_connection() as connection:
+                await connection.execute(text(f'CREATE SCHEMA "{settings.database_schema}"'))
+        finally:
+            await database.dispose()
+
+    asyncio.run(create())
