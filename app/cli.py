@@ -19,6 +19,7 @@ from app import __version__, migrations
 from app.db import Database
 from app.log import configure_logging
 from app.settings import Settings, SettingsError, load_settings
+from vendors.sandbox import SandboxHub
 
 __all__ = ["cli", "main"]
 
@@ -33,6 +34,8 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="Database migrations.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+sandbox_cli = typer.Typer(help="The vendor sandboxes.", no_args_is_help=True)
+cli.add_typer(sandbox_cli, name="sandbox")
 
 
 def main() -> None:
@@ -123,6 +126,25 @@ def db_revision(
     """Write a new migration file under app/migrations/versions (for developers)."""
     settings = _load_settings()
     _with_database(settings, lambda db: migrations.revision(db, message, autogenerate=autogenerate))
+
+
+@sandbox_cli.command("serve")
+def sandbox_serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8100,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of catalogs and faults (default: the setting).")
+    ] = None,
+) -> None:
+    """Serve every vendor sandbox over HTTP, each under its documented API root."""
+    settings = _load_settings()
+    configure_logging(settings)
+    hub = SandboxHub(seed=settings.vendors.sandbox_seed if seed is None else seed)
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    for name, root in hub.roots.items():
+        typer.echo(f"{name:<11} http://{shown_host}:{port}{root}")
+    typer.echo(f"{'controls':<11} http://{shown_host}:{port}/_sandbox")
+    uvicorn.run(hub.app, host=host, port=port, log_config=None, access_log=False)
 
 
 def _load_settings() -> Settings:

@@ -14,6 +14,7 @@ from typing import Any
 from app import migrations
 from app.db import Database
 from app.log import get_logger
+from app.vendor_pool import VendorPool
 
 __all__ = ["CHECK_TIMEOUT_SECONDS", "Readiness", "check_readiness"]
 
@@ -25,17 +26,24 @@ _logger = get_logger(__name__)
 @dataclass
 class Readiness:
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    vendors: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ready(self) -> bool:
         return all(check["status"] == "ok" for check in self.checks.values())
 
     def as_json(self) -> dict[str, Any]:
-        return {"status": "ok" if self.ready else "fail", "checks": self.checks}
+        return {
+            "status": "ok" if self.ready else "fail",
+            "checks": self.checks,
+            "vendors": self.vendors,
+        }
 
 
-async def check_readiness(database: Database) -> Readiness:
-    readiness = Readiness()
+async def check_readiness(database: Database, vendors: VendorPool | None = None) -> Readiness:
+    """Database and migrations decide readiness; vendor circuits are reported beside them
+    (an open circuit degrades one vendor's rewards, it does not make the gateway unready)."""
+    readiness = Readiness(vendors=vendors.health() if vendors else [])
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             await database.ping()

@@ -21,6 +21,7 @@ from app.db import Database
 from app.health import check_readiness
 from app.log import configure_logging
 from app.settings import Settings, load_settings
+from app.vendor_pool import VendorPool
 from graphql_schema.schema import create_schema
 from graphql_schema.view import GraphQLView
 
@@ -33,6 +34,7 @@ class State(TypedDict):
     """What the lifespan hands to every request as ``request.state``."""
 
     database: Database
+    vendors: VendorPool
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -41,9 +43,11 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[State]:
         database = Database.from_settings(settings)
+        vendors = VendorPool.open(settings.vendors)
         try:
-            yield {"database": database}
+            yield {"database": database, "vendors": vendors}
         finally:
+            await vendors.aclose()
             await database.dispose()
 
     schema = create_schema(introspection=not settings.is_production)
@@ -74,5 +78,5 @@ async def _healthz(_request: Request) -> JSONResponse:
 
 
 async def _readyz(request: Request) -> JSONResponse:
-    readiness = await check_readiness(request.state.database)
+    readiness = await check_readiness(request.state.database, request.state.vendors)
     return JSONResponse(readiness.as_json(), status_code=200 if readiness.ready else 503)

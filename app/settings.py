@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -21,6 +22,8 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from vendors.registry import VENDORS, VendorsConfig
 
 __all__ = [
     "ENV_PREFIX",
@@ -34,6 +37,8 @@ __all__ = [
 ]
 
 ENV_PREFIX = "REWARDGATE_"
+# Values of these variables are never echoed in error messages (URLs may embed a password).
+_SECRET_NAMES = re.compile(r"SECRET|KEY|TOKEN|PASSWORD|DATABASE_URL")
 NESTED_DELIMITER = "__"
 # Variables under this prefix belong to the test harness (tests/conftest.py), not to the gateway.
 _RESERVED_PREFIXES = (f"{ENV_PREFIX}TEST_",)
@@ -112,6 +117,10 @@ class Settings(BaseSettings):
         default=LogFormat.JSON,
         description="`json` (one JSON object per line) or `console` (coloured, for a terminal).",
     )
+    vendors: VendorsConfig = Field(
+        default_factory=VendorsConfig,
+        description="Each vendor's base URL, credentials and timeout (see the vendor table).",
+    )
     member_token_secret: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_MEMBER_TOKEN_SECRET),
         description="Signs member tokens (JWT, HS256). In production: required, ≥ 32 characters.",
@@ -131,6 +140,26 @@ class Settings(BaseSettings):
                 "or postgresql+asyncpg://user@host/db"
             )
         return url.set(drivername=driver).render_as_string(hide_password=False)
+
+    @field_validator("vendors")
+    @classmethod
+    def _production_needs_real_vendors(
+        cls, value: VendorsConfig, info: ValidationInfo
+    ) -> VendorsConfig:
+        if info.data.get("environment") is not Environment.PRODUCTION:
+            return value
+        missing = [
+            env_var_name("vendors", spec.name, "base_url")
+            for spec in VENDORS
+            if value.of(spec.name).enabled and value.of(spec.name).base_url is None
+        ]
+        if missing:
+            raise ValueError(
+                "production needs a base URL for every enabled vendor (in-process sandboxes are "
+                f"for development): set {', '.join(missing)} or disable the vendor with "
+                "REWARDGATE_VENDORS__<NAME>__ENABLED=false"
+            )
+        return value
 
     @field_validator("member_token_secret")
     @classmethod
@@ -203,7 +232,7 @@ def _describe(error: Any) -> tuple[str, str]:
     location = [part for part in error["loc"] if part != "__root__"]
     name = env_var_name(*location) if location else ENV_PREFIX + "*"
     message = str(error["msg"]).removeprefix("Value error, ")
-    field = Settings.model_fields.get(str(location[0])) if location else None
-    if field is not None and field.annotation is not SecretStr and "input" in error:
-        message += f" (got {error['input']!r})"
+    value = error.get("input")
+    if isinstance(value, str | int | float) and not _SECRET_NAMES.search(name):
+        message += f" (got {value!r})"
     return name, message

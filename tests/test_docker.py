@@ -17,6 +17,7 @@ import yaml
 
 from app.cli import cli
 from app.settings import load_settings
+from vendors.registry import VENDORS
 
 DOCKER = Path(__file__).parents[1] / "docker"
 COMPOSE = yaml.safe_load((DOCKER / "compose.yaml").read_text())
@@ -44,8 +45,19 @@ def _interpolate(value: str) -> str:
     return _INTERPOLATION.sub(lambda m: _SAMPLE_VALUES.get(m["name"], "INFO"), value)
 
 
-def test_compose_has_database_migration_and_gateway() -> None:
-    assert set(COMPOSE["services"]) == {"db", "migrate", "gateway"}
+def test_compose_has_database_migration_sandbox_and_gateway() -> None:
+    assert set(COMPOSE["services"]) == {"db", "migrate", "sandbox", "gateway"}
+
+
+def test_gateway_reaches_every_vendor_at_the_sandbox_service() -> None:
+    sandbox = COMPOSE["services"]["sandbox"]
+    name, params = _parse_cli(sandbox["command"])
+    assert name == "sandbox serve"
+    environment = COMPOSE["services"]["gateway"]["environment"]
+    for spec in VENDORS:
+        url = environment[f"REWARDGATE_VENDORS__{spec.name.upper()}__BASE_URL"]
+        assert url == f"http://sandbox:{params['port']}{spec.sandbox_root}"
+    assert COMPOSE["services"]["gateway"]["depends_on"]["sandbox"]["condition"] == "service_healthy"
 
 
 def test_database_has_a_tcp_healthcheck() -> None:

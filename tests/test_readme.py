@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from app.settings import Settings, env_var_name
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
@@ -12,11 +14,14 @@ README = (Path(__file__).parents[1] / "README.md").read_text()
 
 def test_configuration_table_lists_every_setting_and_nothing_else() -> None:
     documented = set(re.findall(r"^\| `(REWARDGATE_[A-Z0-9_]+)` \|", README, re.MULTILINE))
-    assert documented == {env_var_name(name) for name in Settings.model_fields}
+    top_level = {env_var_name(name) for name in Settings.model_fields if name != "vendors"}
+    assert documented == top_level
 
 
 def test_configuration_table_shows_the_real_defaults() -> None:
     for name, field in Settings.model_fields.items():
+        if name == "vendors":
+            continue
         row = re.search(rf"^\| `{env_var_name(name)}` \| (.+?) \|", README, re.MULTILINE)
         assert row is not None
         default = field.default
@@ -27,3 +32,23 @@ def test_configuration_table_shows_the_real_defaults() -> None:
 def test_the_two_commands_are_there() -> None:
     assert "pip install -e . && .venv/bin/rewardgate serve" in README
     assert "pip install -e '.[test]' && .venv/bin/pytest" in README
+
+
+def _leaf_variables(model: type[BaseModel], *path: str) -> set[str]:
+    names: set[str] = set()
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names |= _leaf_variables(annotation, *path, name)
+        else:
+            names.add(env_var_name(*path, name))
+    return names
+
+
+def test_every_vendor_setting_is_documented() -> None:
+    """Each leaf variable appears by name, or in the shared ``<NAME>`` form."""
+    for variable in sorted(_leaf_variables(Settings)):
+        if not variable.startswith("REWARDGATE_VENDORS__"):
+            continue
+        generic = re.sub(r"^REWARDGATE_VENDORS__[A-Z]+__", "REWARDGATE_VENDORS__<NAME>__", variable)
+        assert f"`{variable}`" in README or f"`{generic}`" in README, variable

@@ -119,6 +119,10 @@ def production(settings: Settings) -> Settings:
         database_schema=settings.database_schema,
         environment="production",
         member_token_secret="s" * 40,
+        vendors={
+            name: {"enabled": False}
+            for name in ("tango", "tremendous", "printful", "viator", "change")
+        },
     )
 
 

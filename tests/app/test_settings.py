@@ -12,6 +12,7 @@ from app.settings import (
     env_var_name,
     load_settings,
 )
+from vendors.registry import VendorsConfig
 
 
 @pytest.fixture(autouse=True)
@@ -119,10 +120,18 @@ def test_every_problem_is_reported_at_once(monkeypatch: pytest.MonkeyPatch) -> N
     assert names == {"REWARDGATE_LOG_LEVEL", "REWARDGATE_DATABASE_POOL_SIZE", "REWARDGATE_NOPE"}
 
 
+def _production(monkeypatch: pytest.MonkeyPatch, *, vendors: bool = False) -> None:
+    monkeypatch.setenv("REWARDGATE_ENVIRONMENT", "production")
+    if not vendors:
+        for name in VendorsConfig.model_fields:
+            if name != "sandbox_seed":
+                monkeypatch.setenv(f"REWARDGATE_VENDORS__{name.upper()}__ENABLED", "false")
+
+
 def test_production_refuses_the_public_development_secret(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("REWARDGATE_ENVIRONMENT", "production")
+    _production(monkeypatch)
     with pytest.raises(SettingsError) as caught:
         load_settings(env_file=None)
     [(name, text)] = caught.value.problems
@@ -134,7 +143,7 @@ def test_production_refuses_the_public_development_secret(
 def test_production_refuses_a_short_secret_without_echoing_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("REWARDGATE_ENVIRONMENT", "production")
+    _production(monkeypatch)
     monkeypatch.setenv("REWARDGATE_MEMBER_TOKEN_SECRET", "hunter2")
     with pytest.raises(SettingsError) as caught:
         load_settings(env_file=None)
@@ -142,8 +151,43 @@ def test_production_refuses_a_short_secret_without_echoing_it(
     assert "hunter2" not in str(caught.value)
 
 
+def test_production_refuses_in_process_sandboxes(monkeypatch: pytest.MonkeyPatch) -> None:
+    _production(monkeypatch, vendors=True)
+    monkeypatch.setenv("REWARDGATE_MEMBER_TOKEN_SECRET", "x" * 40)
+    monkeypatch.setenv("REWARDGATE_VENDORS__TANGO__BASE_URL", "https://api.tangocard.com/raas/v2")
+    monkeypatch.setenv("REWARDGATE_VENDORS__CHANGE__ENABLED", "false")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env_file=None)
+    [(name, text)] = caught.value.problems
+    assert name == "REWARDGATE_VENDORS"
+    assert "REWARDGATE_VENDORS__TREMENDOUS__BASE_URL" in text
+    assert "REWARDGATE_VENDORS__TANGO__BASE_URL" not in text
+    assert "REWARDGATE_VENDORS__CHANGE__BASE_URL" not in text
+
+
+def test_vendor_settings_are_nested_and_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REWARDGATE_VENDORS__TANGO__BASE_URL", "http://127.0.0.1:8100/tango/raas/v2")
+    monkeypatch.setenv("REWARDGATE_VENDORS__TANGO__PLATFORM_KEY", "s3cret")
+    monkeypatch.setenv("REWARDGATE_VENDORS__VIATOR__TIMEOUT_SECONDS", "90")
+    settings = load_settings(env_file=None)
+    assert settings.vendors.tango.base_url == "http://127.0.0.1:8100/tango/raas/v2"
+    assert settings.vendors.tango.platform_key.get_secret_value() == "s3cret"
+    assert settings.vendors.viator.timeout_seconds == 90
+    assert settings.vendors.tremendous.base_url is None
+    monkeypatch.setenv("REWARDGATE_VENDORS__PRINTFUL__BASE_URL", "ftp://printful")
+    monkeypatch.setenv("REWARDGATE_VENDORS__TANGO__PLATFORM_NAM", "typo")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env_file=None)
+    names = {name for name, _ in caught.value.problems}
+    assert names == {
+        "REWARDGATE_VENDORS__PRINTFUL__BASE_URL",
+        "REWARDGATE_VENDORS__TANGO__PLATFORM_NAM",
+    }
+    assert "s3cret" not in str(caught.value)
+
+
 def test_production_defaults_are_safe(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REWARDGATE_ENVIRONMENT", "production")
+    _production(monkeypatch)
     monkeypatch.setenv("REWARDGATE_MEMBER_TOKEN_SECRET", "x" * 40)
     settings = load_settings(env_file=None)
     assert settings.is_production

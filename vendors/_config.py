@@ -1,0 +1,28 @@
+"""The configuration every vendor shares; each vendor's folder extends it with its credentials.
+`app.settings` nests them under ``vendors``, so each field is an environment variable such as
+``REWARDGATE_VENDORS__TANGO__BASE_URL``.
+
+With no ``base_url`` the adapter talks to its in-process sandbox, and the credential defaults
+are the sandbox's; pointing an adapter at the vendor's real API is setting ``base_url`` and the
+vendor's credentials.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["VendorConfig"]
+
+
+class VendorConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(default=True, description="Offer this vendor's rewards.")
+    base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="The vendor's API root; unset: the in-process sandbox.",
+    )
+    timeout_seconds: float | None = Field(
+        default=None, gt=0, le=600, description="Per-call timeout; unset: the vendor's default."
+    )

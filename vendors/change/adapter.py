@@ -1,0 +1,195 @@
+"""Change adapter: donations to US nonprofits, in USD.
+
+**Retries are made safe here, because Change does not make them safe.** Change documents no
+idempotency: a second ``POST /api/v1/donations`` with the same ``external_id`` creates a second
+donation. So `place_order`
+
+1. first looks the key up (``GET /api/v1/donations?external_id=``) and returns the donation it
+   finds, without creating anything;
+2. otherwise sends the create **once**, never retried; a lost answer (timeout, 5xx, unreadable
+   body) raises `AmbiguousOutcome`, and the caller's next `place_order` or `lookup_order` with
+   the same key finds the donation if it was made.
+
+Two concurrent calls with one key could both pass step 1; the saga never runs one redemption
+twice at once (it holds a lease), which closes that window.
+
+A donation ``pledged`` to the nonprofit is done from our side (Change invoices monthly and pays
+out later); ``canceled`` and ``blocked`` are the failures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from typing import ClassVar
+
+import httpx
+
+from vendors._adapter import HttpAdapter
+from vendors._http import HttpPolicy, VendorHttp, classify_status
+from vendors._json import JSON_HEADERS, dumps, loads
+from vendors.base import (
+    Capabilities,
+    OrderRequest,
+    OrderResult,
+    OrderStatus,
+    Product,
+    RewardKind,
+    ValueRange,
+)
+from vendors.change import models
+from vendors.change.config import ChangeConfig
+from vendors.errors import InvalidOrderRequest, VendorError
+from vendors.money import Money
+
+__all__ = ["ChangeAdapter"]
+
+CURRENCY = "USD"
+MIN_DONATION = Decimal("1.00")
+MAX_DONATION = Decimal("10000.00")
+_SETTLED = {
+    "pledged",
+    "invoice_sent",
+    "invoice_pending",
+    "payout_scheduled",
+    "sent_via_ach",
+    "sent_via_check",
+    "check_cashed",
+    "notified",
+}
+_FAILED = {"canceled": OrderStatus.CANCELLED, "blocked": OrderStatus.FAILED}
+
+
+class ChangeAdapter(HttpAdapter):
+    name: ClassVar[str] = "change"
+    kind: ClassVar[RewardKind] = RewardKind.CHARITY
+    capabilities: ClassVar[Capabilities] = Capabilities(dedupes_on_key=False, lookup_by_key=True)
+    default_policy: ClassVar[HttpPolicy] = HttpPolicy(timeout=15.0, max_rate=5, rate_period=1.0)
+
+    def __init__(
+        self,
+        config: ChangeConfig,
+        *,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        policy: HttpPolicy | None = None,
+    ) -> None:
+        self.config = config
+        policy = policy or self.default_policy
+        if config.timeout_seconds:
+            policy = policy.replace(timeout=config.timeout_seconds)
+        super().__init__(
+            VendorHttp(
+                self.name,
+                base_url,
+                policy,
+                classify=self._classify,
+                auth=httpx.BasicAuth(config.public_key, config.secret_key.get_secret_value()),
+                transport=transport,
+            )
+        )
+
+    async def fetch_catalog(self) -> list[Product]:
+        products: list[Product] = []
+        page = 1
+        while True:
+            listing = self.parse(
+                await self.http.request(
+                    "GET", "/nonprofits", idempotent=True, params={"page": page}
+                ),
+                models.NonprofitList,
+            )
+            if not listing.nonprofits:
+                return products
+            products.extend(self._product(nonprofit) for nonprofit in listing.nonprofits)
+            page += 1
+
+    async def place_order(self, request: OrderRequest) -> OrderResult:
+        if request.currency != CURRENCY:
+            raise InvalidOrderRequest(self.name, f"Change takes USD only, not {request.currency}")
+        cents = request.amount * 100
+        if cents != cents.to_integral_value():
+            raise InvalidOrderRequest(
+                self.name, f"{request.amount} USD is not a whole number of cents"
+            )
+        existing = await self.lookup_order(request.idempotency_key)
+        if existing is not None:
+            return dataclasses.replace(existing, replayed=True)
+        body = {
+            "amount": int(cents),
+            "nonprofit_id": request.product_id,
+            "funds_collected": True,
+            "external_id": request.idempotency_key,
+            "metadata": {"source": "rewardgate"},
+        }
+        response = await self.http.request(
+            "POST",
+            "/donations",
+            idempotent=False,
+            creates=True,
+            content=dumps(body),
+            headers=JSON_HEADERS,
+        )
+        return self._result(self.parse(response, models.Donation, creates=True))
+
+    async def lookup_order(self, idempotency_key: str) -> OrderResult | None:
+        response = await self.http.request(
+            "GET", "/donations", idempotent=True, params={"external_id": idempotency_key}
+        )
+        donations = [
+            d
+            for d in self.parse(response, models.DonationList).donations
+            if d.external_id == idempotency_key
+        ]
+        return self._result(donations[0]) if donations else None
+
+    async def get_order(self, vendor_reference: str) -> OrderResult:
+        response = await self.http.request("GET", f"/donations/{vendor_reference}", idempotent=True)
+        return self._result(self.parse(response, models.Donation))
+
+    async def cancel_order(self, vendor_reference: str, reason: str) -> OrderResult:
+        raise self.cannot_cancel("Change offers no cancellation; a donation shows `canceled` only")
+
+    def _classify(self, response: httpx.Response, creates: bool) -> VendorError | None:
+        if response.is_success:
+            return None
+        try:
+            error = models.ErrorBody.model_validate(loads(response.content))
+        except ValueError:
+            error = models.ErrorBody()
+        return classify_status(
+            self.name,
+            response,
+            creates,
+            message=error.error or error.message or f"HTTP {response.status_code}",
+            body=response.text[:2000],
+        )
+
+    def _result(self, donation: models.Donation) -> OrderResult:
+        if donation.status in _SETTLED:
+            status = OrderStatus.FULFILLED
+        else:
+            status = _FAILED.get(donation.status, OrderStatus.UNKNOWN)
+        return OrderResult(
+            vendor=self.name,
+            vendor_reference=donation.id,
+            idempotency_key=donation.external_id,
+            status=status,
+            raw_status=donation.status,
+            charged=Money(Decimal(donation.amount) / 100, donation.currency),
+            created_at=donation.created_at,
+        )
+
+    def _product(self, nonprofit: models.Nonprofit) -> Product:
+        return Product(
+            vendor=self.name,
+            vendor_product_id=nonprofit.id,
+            kind=RewardKind.CHARITY,
+            brand=nonprofit.name,
+            name=f"Donation to {nonprofit.name}",
+            currency=CURRENCY,
+            countries=("US",),
+            description=nonprofit.mission,
+            image_url=nonprofit.icon_url,
+            value_range=ValueRange(MIN_DONATION, MAX_DONATION, Decimal("0.01")),
+        )

@@ -1,0 +1,296 @@
+"""Tango Card RaaS v2 adapter.
+
+Idempotency is Tango's own: ``externalRefID`` carries our key, so `place_order` may be repeated.
+A repeat returns the original order with HTTP 200 (even if the repeat asked for something
+else); while the first request with that key is still being processed Tango answers ``409.002``
+(wait ≥ 2 s, then repeat); ``409.024`` says the key already belongs to an order, which is found
+with ``GET /orders?externalRefID=``. A lost answer to ``POST /orders`` is ambiguous: Tango may
+still process a request that ended in a 5xx or a timeout, so only a lookup decides.
+
+Tango charges the account's currency (USD): the catalog's cost rule converts face values with
+``GET /exchangerates`` and adds the item's fee.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import httpx
+
+from vendors._adapter import HttpAdapter
+from vendors._http import HttpPolicy, VendorHttp, classify_status
+from vendors._json import JSON_HEADERS, dumps, loads
+from vendors.base import (
+    Capabilities,
+    CostRule,
+    Delivery,
+    Denomination,
+    OrderRequest,
+    OrderResult,
+    OrderStatus,
+    Product,
+    RewardKind,
+    ValueRange,
+)
+from vendors.errors import (
+    AmbiguousOutcome,
+    PermanentVendorError,
+    TransientVendorError,
+    VendorError,
+)
+from vendors.money import Money, minor_units
+from vendors.tango.config import TangoConfig
+from vendors.tango.models import Catalog, ErrorBody, ExchangeRates, Item, Order, OrderList
+
+__all__ = ["TangoAdapter"]
+
+ACCOUNT_CURRENCY = "USD"
+IN_PROCESS = "409.002"
+ALREADY_EXISTS = "409.024"
+
+_STATUSES = {
+    "PENDING": OrderStatus.ACCEPTED_PENDING,
+    "COMPLETE": OrderStatus.FULFILLED,
+    "PARTIAL": OrderStatus.PARTIAL,
+    "FAILED": OrderStatus.FAILED,
+    "CANCELLED": OrderStatus.CANCELLED,
+}
+
+
+class TangoAdapter(HttpAdapter):
+    name: ClassVar[str] = "tango"
+    kind: ClassVar[RewardKind] = RewardKind.GIFT_CARD
+    capabilities: ClassVar[Capabilities] = Capabilities(dedupes_on_key=True, lookup_by_key=True)
+    # 1 TPS on all endpoints; one call per 1.05 s keeps clear of the vendor's own window.
+    default_policy: ClassVar[HttpPolicy] = HttpPolicy(
+        timeout=30.0, max_rate=1, rate_period=1.05, retry_attempts=4, retry_base_wait=1.0
+    )
+
+    def __init__(
+        self,
+        config: TangoConfig,
+        *,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        policy: HttpPolicy | None = None,
+        in_process_wait: float = 2.0,
+    ) -> None:
+        self.config = config
+        self.in_process_wait = in_process_wait
+        policy = policy or self.default_policy
+        if config.timeout_seconds:
+            policy = policy.replace(timeout=config.timeout_seconds)
+        super().__init__(
+            VendorHttp(
+                self.name,
+                base_url,
+                policy,
+                classify=self._classify,
+                auth=httpx.BasicAuth(config.platform_name, config.platform_key.get_secret_value()),
+                headers={"Accept": "application/json"},
+                transport=transport,
+            )
+        )
+
+    async def fetch_catalog(self) -> list[Product]:
+        catalog = self.parse(
+            await self.http.request(
+                "GET", "/catalogs", idempotent=True, params={"verbose": "true"}
+            ),
+            Catalog,
+        )
+        rates = self.parse(
+            await self.http.request("GET", "/exchangerates", idempotent=True), ExchangeRates
+        )
+        usd_per = {
+            rate.reward_currency: Decimal(1) / rate.base_fx
+            for rate in rates.exchange_rates
+            if rate.base_currency == ACCOUNT_CURRENCY and rate.base_fx > 0
+        }
+        usd_per[ACCOUNT_CURRENCY] = Decimal(1)
+        products = []
+        for brand in catalog.brands:
+            if brand.status.lower() != "active":
+                continue
+            image = _largest_image(brand.image_urls)
+            for item in brand.items:
+                if item.status.lower() != "active" or item.currency_code not in usd_per:
+                    continue
+                product = self._product(item, brand.brand_name, brand.description, image, usd_per)
+                if product is not None:
+                    products.append(product)
+        return products
+
+    async def place_order(self, request: OrderRequest) -> OrderResult:
+        body: dict[str, Any] = {
+            "accountIdentifier": self.config.account_identifier,
+            "customerIdentifier": self.config.customer_identifier,
+            "utid": request.product_id,
+            "amount": request.amount,
+            "sendEmail": False,
+            "externalRefID": request.idempotency_key,
+        }
+        if request.recipient is not None:
+            first, _, last = request.recipient.name.partition(" ")
+            body["recipient"] = {
+                "email": request.recipient.email,
+                "firstName": first,
+                "lastName": last or first,
+            }
+        try:
+            response = await self.http.request(
+                "POST",
+                "/orders",
+                idempotent=True,
+                creates=True,
+                content=dumps(body),
+                headers=JSON_HEADERS,
+            )
+        except PermanentVendorError as exc:
+            if exc.vendor_code != ALREADY_EXISTS:
+                raise
+            found = await self.lookup_order(request.idempotency_key)
+            if found is None:
+                raise AmbiguousOutcome(
+                    self.name, "Tango says the externalRefID exists but lists no order for it"
+                ) from exc
+            return dataclasses.replace(found, replayed=True)
+        order = self.parse(response, Order, creates=True)
+        return self._result(order, replayed=response.status_code == 200)
+
+    async def lookup_order(self, idempotency_key: str) -> OrderResult | None:
+        params = {
+            "externalRefID": idempotency_key,
+            "accountIdentifier": self.config.account_identifier,
+            "customerIdentifier": self.config.customer_identifier,
+        }
+        listing = self.parse(
+            await self.http.request("GET", "/orders", idempotent=True, params=params), OrderList
+        )
+        if not listing.orders:
+            return None
+        return await self.get_order(listing.orders[0].reference_order_id)
+
+    async def get_order(self, vendor_reference: str) -> OrderResult:
+        response = await self.http.request("GET", f"/orders/{vendor_reference}", idempotent=True)
+        return self._result(self.parse(response, Order))
+
+    async def cancel_order(self, vendor_reference: str, reason: str) -> OrderResult:
+        raise self.cannot_cancel(
+            "Tango cancels only unredeemed Choice products (Reward Link) within 5 days; "
+            "gift card orders are final"
+        )
+
+    def _classify(self, response: httpx.Response, creates: bool) -> VendorError | None:
+        if response.is_success:
+            return None
+        try:
+            error = ErrorBody.model_validate(loads(response.content))
+        except ValueError:
+            error = ErrorBody()
+        message = error.message or f"HTTP {response.status_code}"
+        details: dict[str, Any] = {
+            "status_code": response.status_code,
+            "vendor_code": error.i18n_key,
+            "body": response.text[:2000],
+        }
+        if error.i18n_key == IN_PROCESS:
+            return TransientVendorError(
+                self.name, message, retry_after=self.in_process_wait, **details
+            )
+        if error.i18n_key == ALREADY_EXISTS:
+            return PermanentVendorError(self.name, message, **details)
+        return classify_status(
+            self.name,
+            response,
+            creates,
+            message=message,
+            vendor_code=error.i18n_key,
+            body=details["body"],
+        )
+
+    def _result(self, order: Order, *, replayed: bool = False) -> OrderResult:
+        charged = order.amount_charged
+        return OrderResult(
+            vendor=self.name,
+            vendor_reference=order.reference_order_id,
+            idempotency_key=order.external_ref_id,
+            status=_STATUSES.get(order.status.upper(), OrderStatus.UNKNOWN),
+            raw_status=order.status,
+            charged=(
+                Money(charged.total or charged.value, charged.currency_code) if charged else None
+            ),
+            delivery=_delivery(order),
+            created_at=order.created_at,
+            replayed=replayed,
+        )
+
+    def _product(
+        self,
+        item: Item,
+        brand: str,
+        description: str | None,
+        image: str | None,
+        usd_per: dict[str, Decimal],
+    ) -> Product | None:
+        """The item as a product; None for an item whose values the catalog leaves out."""
+        fee_percent = fee_fixed = Decimal(0)
+        if item.fee is not None:
+            if item.fee.type.upper() == "PERCENTAGE":
+                fee_percent = item.fee.value
+            else:
+                fee_fixed = item.fee.value
+        cost = CostRule(ACCOUNT_CURRENCY, usd_per[item.currency_code], fee_percent, fee_fixed)
+        denominations: tuple[Denomination, ...] = ()
+        value_range = None
+        if item.value_type == "FIXED_VALUE":
+            if item.face_value is None:
+                return None
+            denominations = (Denomination(item.face_value, cost.cost_of(item.face_value)),)
+        else:
+            if item.min_value is None or item.max_value is None:
+                return None
+            step = (
+                Decimal(1)
+                if item.is_whole_amount_value_required
+                else Decimal(1).scaleb(-minor_units(item.currency_code))
+            )
+            value_range = ValueRange(item.min_value, item.max_value, step, cost)
+        return Product(
+            vendor=self.name,
+            vendor_product_id=item.utid,
+            kind=RewardKind.GIFT_CARD,
+            brand=brand,
+            name=item.reward_name,
+            currency=item.currency_code,
+            countries=tuple(item.countries),
+            description=description,
+            image_url=image,
+            denominations=denominations,
+            value_range=value_range,
+        )
+
+
+def _delivery(order: Order) -> Delivery | None:
+    if order.reward is None or not order.reward.credential_list:
+        return None
+    found: dict[str, str] = {}
+    for credential in order.reward.credential_list:
+        kind = (credential.credential_type or credential.label).lower().replace(" ", "")
+        if "pin" in kind:
+            found.setdefault("pin", credential.value)
+        elif "url" in kind or "link" in kind:
+            found.setdefault("url", credential.value)
+        else:
+            found.setdefault("code", credential.value)
+    return Delivery(**found)
+
+
+def _largest_image(urls: dict[str, str]) -> str | None:
+    def width(key: str) -> int:
+        digits = key.split("w", 1)[0]
+        return int(digits) if digits.isdigit() else 0
+
+    return urls[max(urls, key=width)] if urls else None

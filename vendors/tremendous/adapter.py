@@ -1,0 +1,230 @@
+"""Tremendous API v2 adapter (gift cards and charity).
+
+``external_id`` carries our key and Tremendous dedupes on it: a new order answers 200, an
+identical repeat 201 with the existing order (so `place_order` may be repeated), and a repeat
+with a different payload 409 — a bug on our side, raised as `PermanentVendorError` with
+``vendor_code="external_id_conflict"``. Rewards are delivered as links (``delivery.method:
+LINK``); the order is ``EXECUTED`` at once and its reward's delivery completes later, so the
+canonical status reads both. Payment is always in USD: catalog costs convert face values with
+``GET /forex``. Only rewards whose delivery failed can be cancelled.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import httpx
+
+from vendors._adapter import HttpAdapter
+from vendors._http import HttpPolicy, VendorHttp, classify_status
+from vendors._json import JSON_HEADERS, dumps, loads
+from vendors.base import (
+    Capabilities,
+    CostRule,
+    Delivery,
+    Denomination,
+    OrderRequest,
+    OrderResult,
+    OrderStatus,
+    Product,
+    RewardKind,
+    ValueRange,
+)
+from vendors.errors import PermanentVendorError, VendorError
+from vendors.money import Money, minor_units
+from vendors.tremendous import models
+from vendors.tremendous.config import TremendousConfig
+
+__all__ = ["TremendousAdapter"]
+
+PAYMENT_CURRENCY = "USD"
+_PENDING_ORDER = {
+    "OPEN",
+    "CART",
+    "PENDING APPROVAL",
+    "PENDING INTERNAL PAYMENT APPROVAL",
+    "PENDING SETTLEMENT",
+}
+_DELIVERY = {
+    "SUCCEEDED": OrderStatus.FULFILLED,
+    "PENDING": OrderStatus.ACCEPTED_PENDING,
+    "SCHEDULED": OrderStatus.ACCEPTED_PENDING,
+    "FAILED": OrderStatus.FAILED,
+}
+
+
+class TremendousAdapter(HttpAdapter):
+    name: ClassVar[str] = "tremendous"
+    kind: ClassVar[RewardKind] = RewardKind.GIFT_CARD
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        dedupes_on_key=True, lookup_by_key=True, cancel=True
+    )
+    default_policy: ClassVar[HttpPolicy] = HttpPolicy(timeout=30.0, max_rate=9, rate_period=1.0)
+
+    def __init__(
+        self,
+        config: TremendousConfig,
+        *,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        policy: HttpPolicy | None = None,
+    ) -> None:
+        self.config = config
+        policy = policy or self.default_policy
+        if config.timeout_seconds:
+            policy = policy.replace(timeout=config.timeout_seconds)
+        super().__init__(
+            VendorHttp(
+                self.name,
+                base_url,
+                policy,
+                classify=self._classify,
+                headers={
+                    "Authorization": f"Bearer {config.api_key.get_secret_value()}",
+                    "Accept": "application/json",
+                },
+                transport=transport,
+            )
+        )
+
+    async def fetch_catalog(self) -> list[Product]:
+        catalog = self.parse(
+            await self.http.request("GET", "/products", idempotent=True), models.Products
+        )
+        forex = self.parse(
+            await self.http.request(
+                "GET", "/forex", idempotent=True, params={"base": PAYMENT_CURRENCY}
+            ),
+            models.Forex,
+        ).forex
+        forex[PAYMENT_CURRENCY] = Decimal(1)
+        products = []
+        for product in catalog.products:
+            for currency in product.currency_codes:
+                if currency in forex and forex[currency] > 0:
+                    products.append(self._product(product, currency, Decimal(1) / forex[currency]))
+        return products
+
+    async def place_order(self, request: OrderRequest) -> OrderResult:
+        body: dict[str, Any] = {
+            "external_id": request.idempotency_key,
+            "payment": {"funding_source_id": self.config.funding_source_id},
+            "reward": {
+                "products": [request.product_id],
+                "value": {"denomination": request.amount, "currency_code": request.currency},
+                "delivery": {"method": "LINK"},
+            },
+        }
+        if request.recipient is not None:
+            body["reward"]["recipient"] = {
+                "name": request.recipient.name,
+                "email": request.recipient.email,
+            }
+        response = await self.http.request(
+            "POST",
+            "/orders",
+            idempotent=True,
+            creates=True,
+            content=dumps(body),
+            headers=JSON_HEADERS,
+        )
+        order = self.parse(response, models.OrderEnvelope, creates=True).order
+        return self._result(order, replayed=response.status_code == 201)
+
+    async def lookup_order(self, idempotency_key: str) -> OrderResult | None:
+        response = await self.http.request(
+            "GET", "/orders", idempotent=True, params={"external_id": idempotency_key}
+        )
+        orders = self.parse(response, models.OrderList).orders
+        matching = [order for order in orders if order.external_id == idempotency_key]
+        return self._result(matching[0]) if matching else None
+
+    async def get_order(self, vendor_reference: str) -> OrderResult:
+        response = await self.http.request("GET", f"/orders/{vendor_reference}", idempotent=True)
+        return self._result(self.parse(response, models.OrderEnvelope).order)
+
+    async def cancel_order(self, vendor_reference: str, reason: str) -> OrderResult:
+        response = await self.http.request("GET", f"/orders/{vendor_reference}", idempotent=True)
+        order = self.parse(response, models.OrderEnvelope).order
+        failed = [r for r in order.rewards if r.delivery and r.delivery.status == "FAILED"]
+        if not failed:
+            raise self.cannot_cancel("Tremendous cancels only rewards whose delivery failed")
+        for reward in failed:
+            await self.http.request("POST", f"/rewards/{reward.id}/cancel", idempotent=True)
+        return await self.get_order(vendor_reference)
+
+    def _classify(self, response: httpx.Response, creates: bool) -> VendorError | None:
+        if response.is_success:
+            return None
+        try:
+            error = models.ErrorBody.model_validate(loads(response.content))
+        except ValueError:
+            error = models.ErrorBody()
+        detail = error.errors or error.error
+        message = (detail.message if detail else None) or f"HTTP {response.status_code}"
+        body = response.text[:2000]
+        if response.status_code == 409:
+            return PermanentVendorError(
+                self.name,
+                f"external_id reused with a different payload: {message}",
+                status_code=409,
+                vendor_code="external_id_conflict",
+                body=body,
+            )
+        return classify_status(self.name, response, creates, message=message, body=body)
+
+    def _result(self, order: models.Order, *, replayed: bool = False) -> OrderResult:
+        reward = order.rewards[0] if order.rewards else None
+        delivery_status = reward.delivery.status if reward and reward.delivery else None
+        if order.status == "EXECUTED":
+            status = _DELIVERY.get(delivery_status or "", OrderStatus.UNKNOWN)
+        elif order.status in _PENDING_ORDER:
+            status = OrderStatus.ACCEPTED_PENDING
+        elif order.status == "CANCELED":
+            status = OrderStatus.CANCELLED
+        elif order.status == "FAILED":
+            status = OrderStatus.FAILED
+        else:
+            status = OrderStatus.UNKNOWN
+        link = reward.delivery.link if reward and reward.delivery else None
+        total = order.payment.total if order.payment else None
+        return OrderResult(
+            vendor=self.name,
+            vendor_reference=order.id,
+            idempotency_key=order.external_id,
+            status=status,
+            raw_status=order.status + (f" / delivery {delivery_status}" if delivery_status else ""),
+            charged=Money(total, PAYMENT_CURRENCY) if total is not None else None,
+            delivery=Delivery(url=link) if link and status is OrderStatus.FULFILLED else None,
+            created_at=order.created_at,
+            replayed=replayed,
+        )
+
+    def _product(self, product: models.Product, currency: str, usd_per: Decimal) -> Product:
+        cost = CostRule(PAYMENT_CURRENCY, usd_per)
+        fixed = [sku.min for sku in product.skus if sku.min == sku.max]
+        ranges = [sku for sku in product.skus if sku.min < sku.max]
+        return Product(
+            vendor=self.name,
+            vendor_product_id=product.id,
+            kind=RewardKind.CHARITY if product.category == "charity" else RewardKind.GIFT_CARD,
+            brand=product.name,
+            name=product.name,
+            currency=currency,
+            countries=tuple(country.abbr for country in product.countries),
+            description=product.description,
+            image_url=next((i.src for i in product.images if i.type == "card"), None)
+            or next((i.src for i in product.images), None),
+            denominations=tuple(Denomination(value, cost.cost_of(value)) for value in fixed),
+            value_range=(
+                ValueRange(
+                    min(sku.min for sku in ranges),
+                    max(sku.max for sku in ranges),
+                    Decimal(1).scaleb(-minor_units(currency)),
+                    cost,
+                )
+                if ranges
+                else None
+            ),
+        )

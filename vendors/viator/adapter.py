@@ -1,0 +1,285 @@
+"""Viator Partner API v2 adapter: experiences, two-phase (hold, then book).
+
+`prepare` places a hold (``/bookings/hold``: price and availability held until ``validUntil``);
+`commit` books it with our key as ``partnerBookingRef``. Viator never creates a second booking
+for one ``partnerBookingRef``: a repeat is answered ``REJECTED / DUPLICATE_BOOKING``, which the
+adapter resolves with ``/bookings/status`` and returns as the existing booking. A booking whose
+held retail price exceeds what the caller agreed to (``request.amount``) is refused before it
+is made. Bookings may take up to 120 s, hence the timeout; a lost answer is looked up, never
+re-booked blindly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import httpx
+
+from vendors._adapter import HttpAdapter
+from vendors._http import HttpPolicy, VendorHttp, classify_status
+from vendors._json import JSON_HEADERS, dumps, loads
+from vendors.base import (
+    Capabilities,
+    Delivery,
+    Denomination,
+    Hold,
+    OrderRequest,
+    OrderResult,
+    OrderStatus,
+    Product,
+    RewardKind,
+)
+from vendors.errors import (
+    AmbiguousOutcome,
+    InvalidOrderRequest,
+    PermanentVendorError,
+    VendorError,
+)
+from vendors.money import Money
+from vendors.viator import models
+from vendors.viator.config import ViatorConfig
+
+__all__ = ["ACCEPT_VERSION", "ViatorAdapter"]
+
+ACCEPT_VERSION = "application/json;version=2.0"
+DUPLICATE_BOOKING = "DUPLICATE_BOOKING"
+NOT_FOUND = "NOT_FOUND"
+PRICE_CHANGED = "PRICE_CHANGED"
+_PAGE = 50
+_STATUSES = {
+    "CONFIRMED": OrderStatus.FULFILLED,
+    "PENDING": OrderStatus.ACCEPTED_PENDING,
+    "IN_PROGRESS": OrderStatus.ACCEPTED_PENDING,
+    "ON_HOLD": OrderStatus.ACCEPTED_PENDING,
+    "REJECTED": OrderStatus.FAILED,
+    "FAILED": OrderStatus.FAILED,
+    "CANCELED": OrderStatus.CANCELLED,
+    "CANCELLED": OrderStatus.CANCELLED,
+}
+
+
+class ViatorAdapter(HttpAdapter):
+    name: ClassVar[str] = "viator"
+    kind: ClassVar[RewardKind] = RewardKind.EXPERIENCE
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        dedupes_on_key=True, lookup_by_key=True, cancel=True, two_phase=True
+    )
+    default_policy: ClassVar[HttpPolicy] = HttpPolicy(timeout=120.0, max_rate=15, rate_period=1.0)
+
+    def __init__(
+        self,
+        config: ViatorConfig,
+        *,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        policy: HttpPolicy | None = None,
+    ) -> None:
+        self.config = config
+        policy = policy or self.default_policy
+        if config.timeout_seconds:
+            policy = policy.replace(timeout=config.timeout_seconds)
+        super().__init__(
+            VendorHttp(
+                self.name,
+                base_url,
+                policy,
+                classify=self._classify,
+                headers={
+                    "exp-api-key": config.api_key.get_secret_value(),
+                    "Accept": ACCEPT_VERSION,
+                    "Accept-Language": "en-US",
+                },
+                transport=transport,
+            )
+        )
+
+    async def fetch_catalog(self) -> list[Product]:
+        products: list[Product] = []
+        start = 1
+        while True:
+            body = {
+                "filtering": {},
+                "currency": self.config.currency,
+                "pagination": {"start": start, "count": _PAGE},
+            }
+            page = self.parse(await self._post("/products/search", body), models.SearchResult)
+            products.extend(self._product(found) for found in page.products)
+            start += len(page.products)
+            if not page.products or start > page.total_count:
+                return products
+
+    async def place_order(self, request: OrderRequest) -> OrderResult:
+        return await self.commit(request, await self.prepare(request))
+
+    async def prepare(self, request: OrderRequest) -> Hold:
+        """Hold availability and price (a hold costs nothing and lapses by itself)."""
+        hold = self.parse(
+            await self._post("/bookings/hold", self._booking_body(request)), models.BookingHold
+        )
+        price = hold.total_price.price
+        return Hold(
+            vendor=self.name,
+            reference=hold.booking_ref,
+            raw_status=hold.booking_hold_info.availability.status,
+            valid_until=hold.booking_hold_info.availability.valid_until,
+            price=Money(price.recommended_retail_price, hold.currency),
+        )
+
+    async def commit(self, request: OrderRequest, hold: Hold) -> OrderResult:
+        if hold.price is not None and hold.price.amount > request.amount:
+            raise PermanentVendorError(
+                self.name,
+                f"the held price {hold.price} exceeds the agreed {request.amount}",
+                vendor_code=PRICE_CHANGED,
+            )
+        body = {
+            **self._booking_body(request),
+            "bookingRef": hold.reference,
+            "partnerBookingRef": request.idempotency_key,
+            "bookerInfo": _booker(request),
+            "communication": {
+                "email": request.recipient.email if request.recipient else None,
+                "phone": None,
+            },
+        }
+        response = await self._post("/bookings/book", body, creates=True)
+        booking = self.parse(response, models.Booking, creates=True)
+        if booking.status == "REJECTED" and booking.rejection_reason_code == DUPLICATE_BOOKING:
+            existing = await self.lookup_order(request.idempotency_key)
+            if existing is None:
+                raise AmbiguousOutcome(
+                    self.name, "Viator reports a duplicate booking but has no status for it"
+                )
+            return dataclasses.replace(existing, replayed=True)
+        return self._result(booking)
+
+    async def lookup_order(self, idempotency_key: str) -> OrderResult | None:
+        try:
+            response = await self._post("/bookings/status", {"partnerBookingRef": idempotency_key})
+        except PermanentVendorError as exc:
+            if exc.vendor_code == NOT_FOUND:
+                return None
+            raise
+        return self._result(self.parse(response, models.Booking))
+
+    async def get_order(self, vendor_reference: str) -> OrderResult:
+        response = await self._post("/bookings/status", {"bookingRef": vendor_reference})
+        return self._result(self.parse(response, models.Booking))
+
+    async def cancel_order(self, vendor_reference: str, reason: str) -> OrderResult:
+        quote = self.parse(
+            await self.http.request(
+                "GET", f"/bookings/{vendor_reference}/cancel-quote", idempotent=True
+            ),
+            models.CancelQuote,
+        )
+        if quote.status != "CANCELLABLE":
+            raise self.cannot_cancel(f"Viator's cancel quote says {quote.status}")
+        reasons = self.parse(
+            await self.http.request("GET", "/bookings/cancel-reasons", idempotent=True),
+            models.CancelReasons,
+        )
+        if not reasons.reasons:
+            raise self.cannot_cancel("Viator offers no cancellation reason")
+        outcome = self.parse(
+            await self._post(
+                f"/bookings/{vendor_reference}/cancel",
+                {"reasonCode": reasons.reasons[0].cancellation_reason_code},
+            ),
+            models.CancelResult,
+        )
+        if outcome.status != "ACCEPTED" and outcome.reason != "ALREADY_CANCELLED":
+            raise self.cannot_cancel(f"Viator declined ({outcome.reason})")
+        return await self.get_order(vendor_reference)
+
+    async def _post(
+        self, path: str, body: dict[str, Any], *, creates: bool = False
+    ) -> httpx.Response:
+        # Every Viator POST here is safe to repeat: searches and status reads change nothing, a
+        # hold lapses by itself, and a booking is keyed by partnerBookingRef.
+        return await self.http.request(
+            "POST",
+            path,
+            idempotent=True,
+            creates=creates,
+            content=dumps(body),
+            headers=JSON_HEADERS,
+        )
+
+    def _booking_body(self, request: OrderRequest) -> dict[str, Any]:
+        experience = request.experience
+        if experience is None:
+            raise InvalidOrderRequest(self.name, "an experience needs a travel date and travelers")
+        body: dict[str, Any] = {
+            "productCode": request.product_id,
+            "travelDate": experience.travel_date,
+            "currency": request.currency,
+            "paxMix": [{"ageBand": "ADULT", "numberOfTravelers": experience.travelers}],
+        }
+        if experience.option_code:
+            body["productOptionCode"] = experience.option_code
+        return body
+
+    def _classify(self, response: httpx.Response, creates: bool) -> VendorError | None:
+        if response.is_success:
+            return None
+        try:
+            error = models.ErrorBody.model_validate(loads(response.content))
+        except ValueError:
+            error = models.ErrorBody()
+        code = NOT_FOUND if response.status_code == 404 else error.code
+        return classify_status(
+            self.name,
+            response,
+            creates,
+            message=error.message or f"HTTP {response.status_code}",
+            vendor_code=code,
+            body=response.text[:2000],
+        )
+
+    def _result(self, booking: models.Booking) -> OrderResult:
+        status = _STATUSES.get(booking.status, OrderStatus.UNKNOWN)
+        price = booking.total_price.price if booking.total_price else None
+        voucher = booking.voucher_info.url if booking.voucher_info else None
+        return OrderResult(
+            vendor=self.name,
+            vendor_reference=booking.booking_ref or "",
+            idempotency_key=booking.partner_booking_ref,
+            status=status,
+            raw_status=booking.status,
+            charged=(
+                Money(price.partner_net_price, booking.currency)
+                if price is not None and booking.currency
+                else None
+            ),
+            delivery=Delivery(url=voucher) if voucher and status is OrderStatus.FULFILLED else None,
+            detail=booking.rejection_reason_code,
+        )
+
+    def _product(self, found: models.SearchProduct) -> Product:
+        image = None
+        for candidate in found.images:
+            widest = max(candidate.variants, key=lambda v: v.width or 0, default=None)
+            if widest is not None:
+                image = widest.url
+                break
+        return Product(
+            vendor=self.name,
+            vendor_product_id=found.product_code,
+            kind=RewardKind.EXPERIENCE,
+            brand="Viator",
+            name=found.title,
+            currency=found.pricing.currency,
+            countries=(),
+            description=found.description,
+            image_url=image,
+            # The price per adult from the search; the hold gives the authoritative total.
+            denominations=(Denomination(found.pricing.summary.from_price),),
+        )
+
+
+def _booker(request: OrderRequest) -> dict[str, str]:
+    name = request.recipient.name if request.recipient else "Reward Member"
+    first, _, last = name.partition(" ")
+    return {"firstName": first, "lastName": last or first}

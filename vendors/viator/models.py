@@ -1,0 +1,114 @@
+"""Viator Partner API v2 JSON shapes (the OpenAPI's ProductSearch, BookingHold, Booking,
+BookingStatus, CancelQuote); the fields the adapter reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import Field
+
+from vendors._adapter import WireModel
+
+__all__ = [
+    "Booking",
+    "BookingHold",
+    "CancelQuote",
+    "CancelReasons",
+    "CancelResult",
+    "ErrorBody",
+    "SearchResult",
+]
+
+
+class ImageVariant(WireModel):
+    url: str
+    width: int | None = None
+
+
+class Image(WireModel):
+    variants: list[ImageVariant] = Field(default_factory=list)
+
+
+class PricingSummary(WireModel):
+    from_price: Decimal = Field(alias="fromPrice")
+
+
+class Pricing(WireModel):
+    summary: PricingSummary
+    currency: str
+
+
+class SearchProduct(WireModel):
+    product_code: str = Field(alias="productCode")
+    title: str
+    description: str | None = None
+    images: list[Image] = Field(default_factory=list)
+    pricing: Pricing
+
+
+class SearchResult(WireModel):
+    products: list[SearchProduct]
+    total_count: int = Field(alias="totalCount")
+
+
+class Price(WireModel):
+    recommended_retail_price: Decimal = Field(alias="recommendedRetailPrice")
+    partner_net_price: Decimal = Field(alias="partnerNetPrice")
+
+
+class TotalPrice(WireModel):
+    price: Price
+
+
+class HoldStatus(WireModel):
+    status: str
+    valid_until: datetime | None = Field(default=None, alias="validUntil")
+
+
+class HoldInfo(WireModel):
+    availability: HoldStatus
+    pricing: HoldStatus | None = None
+
+
+class BookingHold(WireModel):
+    booking_ref: str = Field(alias="bookingRef")
+    booking_hold_info: HoldInfo = Field(alias="bookingHoldInfo")
+    total_price: TotalPrice = Field(alias="totalPrice")
+    currency: str
+
+
+class VoucherInfo(WireModel):
+    url: str | None = None
+
+
+class Booking(WireModel):
+    status: str
+    rejection_reason_code: str | None = Field(default=None, alias="rejectionReasonCode")
+    booking_ref: str | None = Field(default=None, alias="bookingRef")
+    partner_booking_ref: str | None = Field(default=None, alias="partnerBookingRef")
+    currency: str | None = None
+    total_price: TotalPrice | None = Field(default=None, alias="totalPrice")
+    voucher_info: VoucherInfo | None = Field(default=None, alias="voucherInfo")
+
+
+class CancelQuote(WireModel):
+    status: str  # CANCELLABLE | NOT_CANCELLABLE
+
+
+class CancelReason(WireModel):
+    cancellation_reason_code: str = Field(alias="cancellationReasonCode")
+
+
+class CancelReasons(WireModel):
+    reasons: list[CancelReason]
+
+
+class CancelResult(WireModel):
+    status: str  # ACCEPTED | DECLINED
+    reason: str | None = None
+
+
+class ErrorBody(WireModel):
+    code: str | None = None
+    message: str | None = None
