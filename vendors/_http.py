@@ -231,8 +231,9 @@ def classify_status(
     if 200 <= status < 300:
         return None
     if status == 429:
+        retry_after = retry_after_seconds(response)
         return RateLimited(
-            vendor, message, retry_after=retry_after_seconds(response) or 1.0, **details
+            vendor, message, retry_after=1.0 if retry_after is None else retry_after, **details
         )
     if status in (401, 403):
         return VendorAuthError(vendor, message, **details)

@@ -162,6 +162,7 @@ class VendorSandbox(ABC):
         self.enforced_rate_limit = self.rate_limit if rate_limit is True else rate_limit or None
         self.clock = SandboxClock()
         self.calls = 0
+        self.over_limit = 0  # calls refused for exceeding the documented rate limit
         self._configure(Faults(), seed)
         self.reset_state()
         self.control = self._control_app()
@@ -221,6 +222,7 @@ class VendorSandbox(ABC):
             if not self.authorized(request):
                 return self.unauthorized()
             if self._window is not None and (wait := self._window.admit()) is not None:
+                self.over_limit += 1
                 return self.rate_limited(wait)
             if self.chance(self.faults.rate_limit_rate):
                 return self.rate_limited(1.0)
@@ -240,7 +242,7 @@ class VendorSandbox(ABC):
     def reset(self) -> None:
         """Back to the seeded start: no orders, no faults, the real clock."""
         self.clock = SandboxClock()
-        self.calls = 0
+        self.calls = self.over_limit = 0
         self._configure(Faults(), self.seed)
         self.reset_state()
 

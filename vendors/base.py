@@ -231,6 +231,8 @@ class Hold:
     raw_status: str
     valid_until: datetime | None = None
     price: Money | None = None
+    # The vendor already held this under our key (a repeat found it instead of making another).
+    reused: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,3 +143,20 @@ def test_serve_refuses_reload_with_several_workers(served: list[dict[str, Any]])
     result = runner.invoke(cli.cli, ["serve", "--reload", "--workers", "2"])
     assert result.exit_code == 2
     assert served == []
+
+
+def test_sandbox_serve_serves_every_vendor_root(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append((app, options)))
+    result = runner.invoke(cli.cli, ["sandbox", "serve", "--port", "8100", "--seed", "9"])
+    assert result.exit_code == 0, result.output
+    for root in ("/tango/raas/v2", "/tremendous/api/v2", "/printful", "/viator/partner",
+                 "/change/api/v1"):  # fmt: skip
+        assert f"http://127.0.0.1:8100{root}" in result.stdout
+    assert "http://127.0.0.1:8100/_sandbox" in result.stdout
+    [(app, options)] = served
+    assert options["port"] == 8100
+    assert app is not None

@@ -140,6 +140,7 @@ class PrintfulAdapter(HttpAdapter):
         if address is None:
             raise InvalidOrderRequest(self.name, "merchandise needs a shipping address")
         existing = await self._order_by_key(request.idempotency_key)
+        reused = existing is not None
         if existing is None:
             body = {
                 "external_id": request.idempotency_key,
@@ -172,12 +173,14 @@ class PrintfulAdapter(HttpAdapter):
                 existing = await self._order_by_key(request.idempotency_key)
                 if existing is None:
                     raise
+                reused = True
         costs = existing.costs
         return Hold(
             vendor=self.name,
             reference=str(existing.id),
             raw_status=existing.status,
             price=Money(costs.total, costs.currency) if costs else None,
+            reused=reused,
         )
 
     async def commit(self, request: OrderRequest, hold: Hold) -> OrderResult:
@@ -193,7 +196,8 @@ class PrintfulAdapter(HttpAdapter):
             if current.raw_status == "draft":
                 raise
             return dataclasses.replace(current, replayed=True)
-        return self._result(self.parse(response, models.OrderEnvelope, creates=True).result)
+        confirmed = self._result(self.parse(response, models.OrderEnvelope, creates=True).result)
+        return dataclasses.replace(confirmed, replayed=hold.reused)
 
     async def lookup_order(self, idempotency_key: str) -> OrderResult | None:
         order = await self._order_by_key(idempotency_key)

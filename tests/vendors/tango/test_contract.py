@@ -1,0 +1,291 @@
+"""Tango RaaS v2 adapter against documented responses (respx), one case per documented answer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import respx
+
+from tests.vendors._contract import ORDER_CALL_ERRORS
+from tests.vendors.conftest import fast_policy
+from vendors import (
+    AmbiguousOutcome,
+    Money,
+    OrderRequest,
+    OrderStatus,
+    PermanentVendorError,
+    RateLimited,
+    TransientVendorError,
+    VendorError,
+)
+from vendors.tango import TangoAdapter, TangoConfig
+
+BASE = "https://integration-api.tangocard.com/raas/v2"
+REQUEST = OrderRequest("ref123", "U561593", Decimal("25.00"), "USD")
+
+pytestmark = pytest.mark.asyncio
+
+
+def order(status: str = "COMPLETE", *, ref: str = "ref123", **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "referenceOrderID": "RA190426-1234-56",
+        "externalRefID": ref,
+        "customerIdentifier": "rewardgate",
+        "accountIdentifier": "rewardgate",
+        "amountCharged": {
+            "value": 25.0,
+            "currencyCode": "USD",
+            "exchangeRate": 1.0,
+            "fee": 0.63,
+            "total": 25.63,
+        },
+        "denomination": {"value": 25.0, "currencyCode": "USD", "exchangeRate": 1.0},
+        "utid": "U561593",
+        "rewardName": "Amazon.com Gift Card",
+        "status": status,
+        "createdAt": "2026-11-23T10:00:00.000Z",
+        **extra,
+    }
+    if status == "COMPLETE":
+        body["reward"] = {
+            "credentials": {"Claim Code": "AQ7B-XXXXXX-ABCD", "PIN": "1234"},
+            "credentialList": [
+                {"label": "Claim Code", "value": "AQ7B-XXXXXX-ABCD", "type": "text",
+                 "credentialType": "cardNumber"},
+                {"label": "PIN", "value": "1234", "type": "text", "credentialType": "pin"},
+            ],
+            "redemptionInstructions": "Redeem at amazon.com",
+        }  # fmt: skip
+    return body
+
+
+def error(status: int, key: str, message: str = "refused") -> dict[str, Any]:
+    return {
+        "timestamp": "2026-11-23T10:00:00.000Z",
+        "requestId": "4c1c7a44-7d35-4c9e-8d0e-1f2a3b4c5d6e",
+        "path": "/raas/v2/orders",
+        "httpCode": status,
+        "httpPhrase": "Error",
+        "message": message,
+        "i18nKey": key,
+        "i18nTokenReplacements": [],
+        "errors": [],
+    }
+
+
+@pytest_asyncio.fixture
+async def tango() -> AsyncIterator[TangoAdapter]:
+    adapter = TangoAdapter(
+        TangoConfig(base_url=BASE),
+        base_url=BASE,
+        policy=fast_policy("tango"),
+        in_process_wait=0.01,
+    )
+    yield adapter
+    await adapter.aclose()
+
+
+@respx.mock
+async def test_orders_are_sent_as_documented(tango: TangoAdapter) -> None:
+    route = respx.post(f"{BASE}/orders").respond(201, json=order())
+    result = await tango.place_order(REQUEST)
+    sent = route.calls.last.request
+    assert sent.headers["authorization"].startswith("Basic ")
+    body = httpx.Response(200, content=sent.content).json()
+    assert body == {
+        "accountIdentifier": "rewardgate",
+        "customerIdentifier": "rewardgate",
+        "utid": "U561593",
+        "amount": 25.0,
+        "sendEmail": False,
+        "externalRefID": "ref123",
+    }
+    assert result.status is OrderStatus.FULFILLED
+    assert result.raw_status == "COMPLETE"
+    assert result.charged == Money(Decimal("25.63"), "USD")
+    assert result.delivery is not None
+    assert (result.delivery.code, result.delivery.pin) == ("AQ7B-XXXXXX-ABCD", "1234")
+    assert not result.replayed
+
+
+@respx.mock
+async def test_a_replay_answers_200_with_the_original_order(tango: TangoAdapter) -> None:
+    respx.post(f"{BASE}/orders").respond(200, json=order())
+    result = await tango.place_order(REQUEST)
+    assert result.replayed
+    assert result.vendor_reference == "RA190426-1234-56"
+
+
+@respx.mock
+async def test_in_process_409_002_is_retried_with_the_same_key(tango: TangoAdapter) -> None:
+    route = respx.post(f"{BASE}/orders").mock(
+        side_effect=[
+            httpx.Response(409, json=error(409, "409.002", "in process")),
+            httpx.Response(200, json=order()),
+        ]
+    )
+    result = await tango.place_order(REQUEST)
+    assert route.call_count == 2
+    bodies = [call.request.content for call in route.calls]
+    assert bodies[0] == bodies[1], "the retry carries the same externalRefID"
+    assert result.replayed
+
+
+@respx.mock
+async def test_already_exists_409_024_is_resolved_by_lookup(tango: TangoAdapter) -> None:
+    respx.post(f"{BASE}/orders").respond(409, json=error(409, "409.024", "already exists"))
+    listing = respx.get(f"{BASE}/orders", params={"externalRefID": "ref123"}).respond(
+        200,
+        json={
+            "page": {"number": 0, "elementsPerBlock": 10, "resultCount": 1, "totalCount": 1},
+            "orders": [order()],
+        },
+    )
+    respx.get(f"{BASE}/orders/RA190426-1234-56").respond(200, json=order())
+    result = await tango.place_order(REQUEST)
+    assert listing.called
+    assert result.replayed
+    assert result.vendor_reference == "RA190426-1234-56"
+
+
+@respx.mock
+async def test_409_024_without_an_order_listed_is_ambiguous(tango: TangoAdapter) -> None:
+    respx.post(f"{BASE}/orders").respond(409, json=error(409, "409.024"))
+    respx.get(f"{BASE}/orders").respond(
+        200,
+        json={
+            "page": {"number": 0, "elementsPerBlock": 10, "resultCount": 0, "totalCount": 0},
+            "orders": [],
+        },
+    )
+    with pytest.raises(AmbiguousOutcome):
+        await tango.place_order(REQUEST)
+
+
+@pytest.mark.parametrize(("status", "expected"), ORDER_CALL_ERRORS)
+@respx.mock
+async def test_error_answers_map_to_error_classes(
+    tango: TangoAdapter, status: int, expected: type[VendorError]
+) -> None:
+    keys = {402: "402.001", 422: "422.025", 429: "429.008", 503: "503.501", 409: "409.001"}
+    respx.post(f"{BASE}/orders").respond(
+        status, json=error(status, keys.get(status, f"{status}.001")), headers={"Retry-After": "0"}
+    )
+    with pytest.raises(expected) as caught:
+        await tango.place_order(REQUEST)
+    assert caught.value.status_code == status
+    assert caught.value.vendor_code == keys.get(status, f"{status}.001")
+
+
+@respx.mock
+async def test_insufficient_funds_is_permanent_with_its_key(tango: TangoAdapter) -> None:
+    respx.post(f"{BASE}/orders").respond(402, json=error(402, "402.001", "Insufficient funds"))
+    with pytest.raises(PermanentVendorError, match="Insufficient funds") as caught:
+        await tango.place_order(REQUEST)
+    assert caught.value.vendor_code == "402.001"
+
+
+@respx.mock
+async def test_rate_limit_carries_retry_after(tango: TangoAdapter) -> None:
+    respx.post(f"{BASE}/orders").respond(
+        429, json=error(429, "429.008"), headers={"Retry-After": "120"}
+    )
+    with pytest.raises(RateLimited) as caught:
+        await tango.place_order(REQUEST)
+    assert 119 < caught.value.retry_after <= 120
+
+
+@pytest.mark.parametrize(
+    "failure", [httpx.ReadTimeout("timed out"), httpx.RemoteProtocolError("connection reset")]
+)
+@respx.mock
+async def test_a_lost_answer_is_ambiguous(tango: TangoAdapter, failure: Exception) -> None:
+    respx.post(f"{BASE}/orders").mock(side_effect=failure)
+    with pytest.raises(AmbiguousOutcome):
+        await tango.place_order(REQUEST)
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(201, content=b"<html>gateway</html>"),
+        httpx.Response(201, json={"referenceOrderID": "RA1"}),
+    ],
+)
+@respx.mock
+async def test_an_unreadable_success_is_ambiguous(
+    tango: TangoAdapter, response: httpx.Response
+) -> None:
+    respx.post(f"{BASE}/orders").mock(return_value=response)
+    with pytest.raises(AmbiguousOutcome):
+        await tango.place_order(REQUEST)
+
+
+@respx.mock
+async def test_an_unreadable_catalog_is_transient(tango: TangoAdapter) -> None:
+    respx.get(f"{BASE}/catalogs").respond(200, json={"brands": "nope"})
+    with pytest.raises(TransientVendorError):
+        await tango.fetch_catalog()
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("PENDING", OrderStatus.ACCEPTED_PENDING),
+        ("COMPLETE", OrderStatus.FULFILLED),
+        ("PARTIAL", OrderStatus.PARTIAL),
+        ("FAILED", OrderStatus.FAILED),
+        ("CANCELLED", OrderStatus.CANCELLED),
+        ("SOMETHING_NEW", OrderStatus.UNKNOWN),
+    ],
+)
+@respx.mock
+async def test_statuses_map_to_canonical(
+    tango: TangoAdapter, raw: str, canonical: OrderStatus
+) -> None:
+    respx.get(f"{BASE}/orders/RA190426-1234-56").respond(200, json=order(raw))
+    result = await tango.get_order("RA190426-1234-56")
+    assert (result.status, result.raw_status) == (canonical, raw)
+    assert (result.delivery is not None) == (raw == "COMPLETE")
+
+
+@respx.mock
+async def test_catalog_items_become_products_with_costs(tango: TangoAdapter) -> None:
+    item = {
+        "utid": "U1", "rewardName": "Amazon.de", "currencyCode": "EUR", "status": "active",
+        "valueType": "FIXED_VALUE", "faceValue": 25.0, "countries": ["DE"],
+        "fee": {"type": "PERCENTAGE", "value": 2.5},
+    }  # fmt: skip
+    respx.get(f"{BASE}/catalogs").respond(
+        200,
+        json={
+            "catalogName": "c",
+            "brands": [
+                {"brandKey": "B1", "brandName": "Amazon", "status": "active",
+                 "imageUrls": {"80w-326ppi": "small", "300w-326ppi": "large"},
+                 "items": [item, {**item, "utid": "U2", "status": "inactive"}]},
+            ],
+        },
+    )  # fmt: skip
+    respx.get(f"{BASE}/exchangerates").respond(
+        200,
+        json={
+            "exchangeRates": [{"baseCurrency": "USD", "rewardCurrency": "EUR", "baseFx": 0.9212}]
+        },
+    )
+    [product] = await tango.fetch_catalog()
+    assert (product.vendor_product_id, product.brand, product.currency) == ("U1", "Amazon", "EUR")
+    assert product.countries == ("DE",)
+    assert product.image_url == "large"
+    # 25 EUR / 0.9212 = 27.1385 USD, + 2.5 % = 27.8170 -> 27.82 USD
+    assert product.cost_of(Decimal(25)) == Money(Decimal("27.82"), "USD")
+
+
+async def test_gift_cards_cannot_be_cancelled(tango: TangoAdapter) -> None:
+    with pytest.raises(PermanentVendorError, match="cannot cancel"):
+        await tango.cancel_order("RA1", "member asked")

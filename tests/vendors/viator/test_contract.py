@@ -1,0 +1,254 @@
+"""Viator Partner API v2 adapter against documented responses (respx): hold, book, status."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import respx
+
+from tests.vendors._contract import ORDER_CALL_ERRORS
+from tests.vendors.conftest import fast_policy, travel_date
+from vendors import (
+    AmbiguousOutcome,
+    ExperienceDetails,
+    InvalidOrderRequest,
+    Money,
+    OrderRequest,
+    OrderStatus,
+    PermanentVendorError,
+    Recipient,
+    VendorError,
+)
+from vendors.viator import ViatorAdapter, ViatorConfig
+
+BASE = "https://api.sandbox.viator.com/partner"
+REQUEST = OrderRequest(
+    "pbr123",
+    "5010SYDNEY",
+    Decimal("158.00"),
+    "USD",
+    recipient=Recipient("Ada Lovelace", "ada@example.com"),
+    experience=ExperienceDetails(travel_date(), 2),
+)
+
+pytestmark = pytest.mark.asyncio
+
+
+def hold(retail: str = "158.00") -> dict[str, Any]:
+    held = {"status": "HOLDING", "validUntil": "2026-12-01T10:30:00Z"}
+    return {
+        "bookingRef": "BR-580123",
+        "bookingHoldInfo": {"availability": held, "pricing": held},
+        "totalPrice": {"price": {"recommendedRetailPrice": retail, "partnerNetPrice": "126.40"}},
+        "currency": "USD",
+        "lineItems": [],
+    }
+
+
+def booking(status: str = "CONFIRMED", **extra: Any) -> dict[str, Any]:
+    body = {
+        "status": status,
+        "bookingRef": "BR-580123",
+        "partnerBookingRef": "pbr123",
+        "currency": "USD",
+        "totalPrice": {"price": {"recommendedRetailPrice": 158.0, "partnerNetPrice": 126.4}},
+        **extra,
+    }
+    if status == "CONFIRMED":
+        body["voucherInfo"] = {"url": "https://vouchers/BR-580123.pdf", "format": "PDF"}
+    return body
+
+
+def error(code: str, message: str = "refused") -> dict[str, Any]:
+    return {"code": code, "message": message, "timestamp": "2026-11-23T10:00:00Z",
+            "trackingId": "7E8B9A"}  # fmt: skip
+
+
+@pytest_asyncio.fixture
+async def viator() -> AsyncIterator[ViatorAdapter]:
+    adapter = ViatorAdapter(
+        ViatorConfig(base_url=BASE), base_url=BASE, policy=fast_policy("viator")
+    )
+    yield adapter
+    await adapter.aclose()
+
+
+@respx.mock
+async def test_hold_then_book_with_the_mandatory_headers(viator: ViatorAdapter) -> None:
+    held = respx.post(f"{BASE}/bookings/hold").respond(200, json=hold())
+    booked = respx.post(f"{BASE}/bookings/book").respond(200, json=booking())
+    result = await viator.place_order(REQUEST)
+    for route in (held, booked):
+        sent = route.calls.last.request
+        assert sent.headers["accept"] == "application/json;version=2.0"
+        assert sent.headers["exp-api-key"] == "sandbox-viator-key"
+    book = httpx.Response(200, content=booked.calls.last.request.content).json()
+    assert book["bookingRef"] == "BR-580123"
+    assert book["partnerBookingRef"] == "pbr123"
+    assert book["paxMix"] == [{"ageBand": "ADULT", "numberOfTravelers": 2}]
+    assert book["bookerInfo"] == {"firstName": "Ada", "lastName": "Lovelace"}
+    assert result.status is OrderStatus.FULFILLED
+    assert result.charged == Money(Decimal("126.4"), "USD"), "merchants pay the net price"
+    assert result.delivery is not None
+    assert result.delivery.url == "https://vouchers/BR-580123.pdf"
+
+
+@respx.mock
+async def test_a_duplicate_partner_booking_ref_returns_the_existing_booking(
+    viator: ViatorAdapter,
+) -> None:
+    respx.post(f"{BASE}/bookings/hold").respond(200, json=hold())
+    respx.post(f"{BASE}/bookings/book").respond(
+        200, json={"status": "REJECTED", "rejectionReasonCode": "DUPLICATE_BOOKING"}
+    )
+    status = respx.post(f"{BASE}/bookings/status").respond(200, json=booking())
+    result = await viator.place_order(REQUEST)
+    assert httpx.Response(200, content=status.calls.last.request.content).json() == {
+        "partnerBookingRef": "pbr123"
+    }
+    assert result.replayed
+    assert result.vendor_reference == "BR-580123"
+
+
+@respx.mock
+async def test_a_rejected_booking_is_a_failed_result(viator: ViatorAdapter) -> None:
+    respx.post(f"{BASE}/bookings/hold").respond(200, json=hold())
+    respx.post(f"{BASE}/bookings/book").respond(
+        200, json=booking("REJECTED", rejectionReasonCode="BOOKABLE_ITEM_IS_NO_LONGER_AVAILABLE")
+    )
+    result = await viator.place_order(REQUEST)
+    assert result.status is OrderStatus.FAILED
+    assert result.detail == "BOOKABLE_ITEM_IS_NO_LONGER_AVAILABLE"
+
+
+@respx.mock
+async def test_a_higher_held_price_than_agreed_is_refused_before_booking(
+    viator: ViatorAdapter,
+) -> None:
+    respx.post(f"{BASE}/bookings/hold").respond(200, json=hold("170.00"))
+    book = respx.post(f"{BASE}/bookings/book").respond(200, json=booking())
+    with pytest.raises(PermanentVendorError) as caught:
+        await viator.place_order(REQUEST)
+    assert caught.value.vendor_code == "PRICE_CHANGED"
+    assert not book.called
+
+
+async def test_an_experience_needs_a_date_and_travelers(viator: ViatorAdapter) -> None:
+    with pytest.raises(InvalidOrderRequest):
+        await viator.place_order(OrderRequest("pbr1", "5010SYDNEY", Decimal(79), "USD"))
+
+
+@pytest.mark.parametrize(("status", "expected"), ORDER_CALL_ERRORS)
+@respx.mock
+async def test_booking_errors_map_to_error_classes(
+    viator: ViatorAdapter, status: int, expected: type[VendorError]
+) -> None:
+    respx.post(f"{BASE}/bookings/hold").respond(200, json=hold())
+    respx.post(f"{BASE}/bookings/book").respond(
+        status, json=error("ERROR", f"error {status}"), headers={"Retry-After": "0"}
+    )
+    with pytest.raises(expected) as caught:
+        await viator.place_order(REQUEST)
+    assert caught.value.status_code == status
+
+
+@respx.mock
+async def test_a_missing_version_header_answer_is_permanent(viator: ViatorAdapter) -> None:
+    respx.post(f"{BASE}/bookings/hold").respond(400, json=error("INVALID_HEADER_VALUE"))
+    with pytest.raises(PermanentVendorError) as caught:
+        await viator.place_order(REQUEST)
+    assert caught.value.vendor_code == "INVALID_HEADER_VALUE"
+
+
+@respx.mock
+async def test_a_lost_booking_answer_is_ambiguous(viator: ViatorAdapter) -> None:
+    respx.post(f"{BASE}/bookings/hold").respond(200, json=hold())
+    respx.post(f"{BASE}/bookings/book").mock(side_effect=httpx.ReadTimeout("120 s passed"))
+    with pytest.raises(AmbiguousOutcome):
+        await viator.place_order(REQUEST)
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("CONFIRMED", OrderStatus.FULFILLED),
+        ("PENDING", OrderStatus.ACCEPTED_PENDING),
+        ("IN_PROGRESS", OrderStatus.ACCEPTED_PENDING),
+        ("ON_HOLD", OrderStatus.ACCEPTED_PENDING),
+        ("REJECTED", OrderStatus.FAILED),
+        ("FAILED", OrderStatus.FAILED),
+        ("CANCELED", OrderStatus.CANCELLED),
+        ("NEW_STATE", OrderStatus.UNKNOWN),
+    ],
+)
+@respx.mock
+async def test_statuses_map_to_canonical(
+    viator: ViatorAdapter, raw: str, canonical: OrderStatus
+) -> None:
+    respx.post(f"{BASE}/bookings/status").respond(200, json=booking(raw))
+    assert (await viator.get_order("BR-580123")).status is canonical
+
+
+@respx.mock
+async def test_lookup_of_an_unknown_partner_ref_is_none(viator: ViatorAdapter) -> None:
+    respx.post(f"{BASE}/bookings/status").respond(404, json=error("NOT_FOUND"))
+    assert await viator.lookup_order("nobody") is None
+
+
+@respx.mock
+async def test_cancellation_goes_through_a_quote(viator: ViatorAdapter) -> None:
+    respx.get(f"{BASE}/bookings/BR-580123/cancel-quote").mock(
+        side_effect=[
+            httpx.Response(200, json={"bookingId": "BR-580123", "status": "NOT_CANCELLABLE"}),
+            httpx.Response(200, json={"bookingId": "BR-580123", "status": "CANCELLABLE"}),
+        ]
+    )
+    respx.get(f"{BASE}/bookings/cancel-reasons").respond(
+        200, json={"reasons": [{"cancellationReasonCode": "Customer_Service.X"}]}
+    )
+    cancel = respx.post(f"{BASE}/bookings/BR-580123/cancel").respond(
+        200, json={"bookingId": "BR-580123", "status": "ACCEPTED"}
+    )
+    respx.post(f"{BASE}/bookings/status").respond(200, json=booking("CANCELED"))
+    with pytest.raises(PermanentVendorError, match="NOT_CANCELLABLE"):
+        await viator.cancel_order("BR-580123", "member asked")
+    assert not cancel.called
+    result = await viator.cancel_order("BR-580123", "member asked")
+    assert result.status is OrderStatus.CANCELLED
+    assert httpx.Response(200, content=cancel.calls.last.request.content).json() == {
+        "reasonCode": "Customer_Service.X"
+    }
+
+
+@respx.mock
+async def test_product_search_pages_through_the_catalog(viator: ViatorAdapter) -> None:
+    def product(code: str) -> dict[str, Any]:
+        return {
+            "productCode": code, "title": f"Tour {code}",
+            "images": [{"variants": [{"url": f"{code}-s.jpg", "width": 240},
+                                     {"url": f"{code}-l.jpg", "width": 720}]}],
+            "pricing": {"summary": {"fromPrice": 79.0}, "currency": "USD"},
+        }  # fmt: skip
+
+    search = respx.post(f"{BASE}/products/search").mock(
+        side_effect=[
+            httpx.Response(
+                200, json={"products": [product(f"P{i}") for i in range(50)], "totalCount": 52}
+            ),
+            httpx.Response(
+                200, json={"products": [product("P50"), product("P51")], "totalCount": 52}
+            ),
+        ]
+    )
+    products = await viator.fetch_catalog()
+    assert len(products) == 52
+    assert search.call_count == 2
+    second = httpx.Response(200, content=search.calls[1].request.content).json()
+    assert second["pagination"] == {"start": 51, "count": 50}
+    assert products[0].image_url == "P0-l.jpg"
+    assert products[0].countries == (), "a booking can be made from anywhere"
