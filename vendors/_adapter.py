@@ -3,18 +3,23 @@ and the parts of `VendorAdapter` that do not depend on the vendor."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, TypeVar
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from vendors._config import VendorConfig
 from vendors._http import HttpPolicy, VendorHttp, json_body
+from vendors._json import loads
 from vendors.base import Capabilities, RewardKind
-from vendors.errors import AmbiguousOutcome, PermanentVendorError, TransientVendorError
+from vendors.errors import AmbiguousOutcome, PermanentVendorError, TransientVendorError, VendorError
 
 __all__ = ["HttpAdapter", "WireModel"]
 
 M = TypeVar("M", bound=BaseModel)
+ConfigT = TypeVar("ConfigT", bound=VendorConfig)
 
 
 class WireModel(BaseModel):
@@ -23,14 +28,55 @@ class WireModel(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
-class HttpAdapter:
+class HttpAdapter(ABC, Generic[ConfigT]):
+    """Base of the adapters: builds the `VendorHttp` from the vendor's config and policy.
+
+    A vendor's adapter says who it is (``name``, ``kind``, ``capabilities``), how it talks
+    (``default_policy``, `credentials`) and how its errors read (`classify`).
+    """
+
     name: ClassVar[str]
     kind: ClassVar[RewardKind]
     capabilities: ClassVar[Capabilities]
     default_policy: ClassVar[HttpPolicy]
 
-    def __init__(self, http: VendorHttp) -> None:
-        self.http = http
+    def __init__(
+        self,
+        config: ConfigT,
+        *,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        policy: HttpPolicy | None = None,
+    ) -> None:
+        self.config = config
+        policy = policy or self.default_policy
+        if config.timeout_seconds:
+            policy = policy.replace(timeout=config.timeout_seconds)
+        auth, headers = self.credentials(config)
+        self.http = VendorHttp(
+            self.name,
+            base_url,
+            policy,
+            classify=self.classify,
+            auth=auth,
+            headers=headers,
+            transport=transport,
+        )
+
+    @abstractmethod
+    def credentials(self, config: ConfigT) -> tuple[httpx.Auth | None, Mapping[str, str]]:
+        """The authentication and the headers every call carries."""
+
+    @abstractmethod
+    def classify(self, response: httpx.Response, creates: bool) -> VendorError | None:
+        """The error a response means in this vendor's wording; None for success."""
+
+    def error_body(self, response: httpx.Response, model: type[M]) -> M:
+        """The vendor's error body, or an empty one when the body is not what it documents."""
+        try:
+            return model.model_validate(loads(response.content))
+        except ValueError:
+            return model()
 
     def breaker_state(self) -> str:
         return self.http.breaker_state

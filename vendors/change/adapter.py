@@ -20,14 +20,15 @@ out later); ``canceled`` and ``blocked`` are the failures.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import ClassVar
 
 import httpx
 
 from vendors._adapter import HttpAdapter
-from vendors._http import HttpPolicy, VendorHttp, classify_status
-from vendors._json import JSON_HEADERS, dumps, loads
+from vendors._http import HttpPolicy, classify_status
+from vendors._json import JSON_HEADERS, dumps
 from vendors.base import (
     Capabilities,
     OrderRequest,
@@ -60,34 +61,14 @@ _SETTLED = {
 _FAILED = {"canceled": OrderStatus.CANCELLED, "blocked": OrderStatus.FAILED}
 
 
-class ChangeAdapter(HttpAdapter):
+class ChangeAdapter(HttpAdapter[ChangeConfig]):
     name: ClassVar[str] = "change"
     kind: ClassVar[RewardKind] = RewardKind.CHARITY
     capabilities: ClassVar[Capabilities] = Capabilities(dedupes_on_key=False, lookup_by_key=True)
     default_policy: ClassVar[HttpPolicy] = HttpPolicy(timeout=15.0, max_rate=5, rate_period=1.0)
 
-    def __init__(
-        self,
-        config: ChangeConfig,
-        *,
-        base_url: str,
-        transport: httpx.AsyncBaseTransport | None = None,
-        policy: HttpPolicy | None = None,
-    ) -> None:
-        self.config = config
-        policy = policy or self.default_policy
-        if config.timeout_seconds:
-            policy = policy.replace(timeout=config.timeout_seconds)
-        super().__init__(
-            VendorHttp(
-                self.name,
-                base_url,
-                policy,
-                classify=self._classify,
-                auth=httpx.BasicAuth(config.public_key, config.secret_key.get_secret_value()),
-                transport=transport,
-            )
-        )
+    def credentials(self, config: ChangeConfig) -> tuple[httpx.Auth | None, Mapping[str, str]]:
+        return httpx.BasicAuth(config.public_key, config.secret_key.get_secret_value()), {}
 
     async def fetch_catalog(self) -> list[Product]:
         products: list[Product] = []
@@ -150,13 +131,10 @@ class ChangeAdapter(HttpAdapter):
     async def cancel_order(self, vendor_reference: str, reason: str) -> OrderResult:
         raise self.cannot_cancel("Change offers no cancellation; a donation shows `canceled` only")
 
-    def _classify(self, response: httpx.Response, creates: bool) -> VendorError | None:
+    def classify(self, response: httpx.Response, creates: bool) -> VendorError | None:
         if response.is_success:
             return None
-        try:
-            error = models.ErrorBody.model_validate(loads(response.content))
-        except ValueError:
-            error = models.ErrorBody()
+        error = self.error_body(response, models.ErrorBody)
         return classify_status(
             self.name,
             response,

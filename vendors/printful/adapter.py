@@ -13,14 +13,15 @@ catalog variant's cost; shipping is charged on the order and shows in ``charged`
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
 
 from vendors._adapter import HttpAdapter
-from vendors._http import HttpPolicy, VendorHttp, classify_status
-from vendors._json import JSON_HEADERS, dumps, loads
+from vendors._http import HttpPolicy, classify_status
+from vendors._json import JSON_HEADERS, dumps
 from vendors.base import (
     Capabilities,
     Delivery,
@@ -62,7 +63,7 @@ _STATUSES = {
 }
 
 
-class PrintfulAdapter(HttpAdapter):
+class PrintfulAdapter(HttpAdapter[PrintfulConfig]):
     name: ClassVar[str] = "printful"
     kind: ClassVar[RewardKind] = RewardKind.MERCHANDISE
     capabilities: ClassVar[Capabilities] = Capabilities(
@@ -70,28 +71,8 @@ class PrintfulAdapter(HttpAdapter):
     )
     default_policy: ClassVar[HttpPolicy] = HttpPolicy(timeout=30.0, max_rate=110, rate_period=60.0)
 
-    def __init__(
-        self,
-        config: PrintfulConfig,
-        *,
-        base_url: str,
-        transport: httpx.AsyncBaseTransport | None = None,
-        policy: HttpPolicy | None = None,
-    ) -> None:
-        self.config = config
-        policy = policy or self.default_policy
-        if config.timeout_seconds:
-            policy = policy.replace(timeout=config.timeout_seconds)
-        super().__init__(
-            VendorHttp(
-                self.name,
-                base_url,
-                policy,
-                classify=self._classify,
-                headers={"Authorization": f"Bearer {config.token.get_secret_value()}"},
-                transport=transport,
-            )
-        )
+    def credentials(self, config: PrintfulConfig) -> tuple[httpx.Auth | None, Mapping[str, str]]:
+        return None, {"Authorization": f"Bearer {config.token.get_secret_value()}"}
 
     async def fetch_catalog(self) -> list[Product]:
         summaries: list[models.StoreProductSummary] = []
@@ -229,13 +210,10 @@ class PrintfulAdapter(HttpAdapter):
             raise
         return self.parse(response, models.OrderEnvelope).result
 
-    def _classify(self, response: httpx.Response, creates: bool) -> VendorError | None:
+    def classify(self, response: httpx.Response, creates: bool) -> VendorError | None:
         if response.is_success:
             return None
-        try:
-            error = models.ErrorBody.model_validate(loads(response.content))
-        except ValueError:
-            error = models.ErrorBody()
+        error = self.error_body(response, models.ErrorBody)
         message = (error.error.message if error.error else None) or error.result or "error"
         body = response.text[:2000]
         code: str | None = error.error.reason if error.error else None

@@ -14,14 +14,15 @@ Tango charges the account's currency (USD): the catalog's cost rule converts fac
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
 import httpx
 
 from vendors._adapter import HttpAdapter
-from vendors._http import HttpPolicy, VendorHttp, classify_status
-from vendors._json import JSON_HEADERS, dumps, loads
+from vendors._http import HttpPolicy, classify_status
+from vendors._json import JSON_HEADERS, dumps
 from vendors.base import (
     Capabilities,
     CostRule,
@@ -59,7 +60,7 @@ _STATUSES = {
 }
 
 
-class TangoAdapter(HttpAdapter):
+class TangoAdapter(HttpAdapter[TangoConfig]):
     name: ClassVar[str] = "tango"
     kind: ClassVar[RewardKind] = RewardKind.GIFT_CARD
     capabilities: ClassVar[Capabilities] = Capabilities(dedupes_on_key=True, lookup_by_key=True)
@@ -77,22 +78,12 @@ class TangoAdapter(HttpAdapter):
         policy: HttpPolicy | None = None,
         in_process_wait: float = 2.0,
     ) -> None:
-        self.config = config
         self.in_process_wait = in_process_wait
-        policy = policy or self.default_policy
-        if config.timeout_seconds:
-            policy = policy.replace(timeout=config.timeout_seconds)
-        super().__init__(
-            VendorHttp(
-                self.name,
-                base_url,
-                policy,
-                classify=self._classify,
-                auth=httpx.BasicAuth(config.platform_name, config.platform_key.get_secret_value()),
-                headers={"Accept": "application/json"},
-                transport=transport,
-            )
-        )
+        super().__init__(config, base_url=base_url, transport=transport, policy=policy)
+
+    def credentials(self, config: TangoConfig) -> tuple[httpx.Auth | None, Mapping[str, str]]:
+        auth = httpx.BasicAuth(config.platform_name, config.platform_key.get_secret_value())
+        return auth, {"Accept": "application/json"}
 
     async def fetch_catalog(self) -> list[Product]:
         catalog = self.parse(
@@ -183,13 +174,10 @@ class TangoAdapter(HttpAdapter):
             "gift card orders are final"
         )
 
-    def _classify(self, response: httpx.Response, creates: bool) -> VendorError | None:
+    def classify(self, response: httpx.Response, creates: bool) -> VendorError | None:
         if response.is_success:
             return None
-        try:
-            error = ErrorBody.model_validate(loads(response.content))
-        except ValueError:
-            error = ErrorBody()
+        error = self.error_body(response, ErrorBody)
         message = error.message or f"HTTP {response.status_code}"
         details: dict[str, Any] = {
             "status_code": response.status_code,

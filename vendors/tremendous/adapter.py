@@ -11,14 +11,15 @@ canonical status reads both. Payment is always in USD: catalog costs convert fac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
 import httpx
 
 from vendors._adapter import HttpAdapter
-from vendors._http import HttpPolicy, VendorHttp, classify_status
-from vendors._json import JSON_HEADERS, dumps, loads
+from vendors._http import HttpPolicy, classify_status
+from vendors._json import JSON_HEADERS, dumps
 from vendors.base import (
     Capabilities,
     CostRule,
@@ -54,7 +55,7 @@ _DELIVERY = {
 }
 
 
-class TremendousAdapter(HttpAdapter):
+class TremendousAdapter(HttpAdapter[TremendousConfig]):
     name: ClassVar[str] = "tremendous"
     kind: ClassVar[RewardKind] = RewardKind.GIFT_CARD
     capabilities: ClassVar[Capabilities] = Capabilities(
@@ -62,31 +63,11 @@ class TremendousAdapter(HttpAdapter):
     )
     default_policy: ClassVar[HttpPolicy] = HttpPolicy(timeout=30.0, max_rate=9, rate_period=1.0)
 
-    def __init__(
-        self,
-        config: TremendousConfig,
-        *,
-        base_url: str,
-        transport: httpx.AsyncBaseTransport | None = None,
-        policy: HttpPolicy | None = None,
-    ) -> None:
-        self.config = config
-        policy = policy or self.default_policy
-        if config.timeout_seconds:
-            policy = policy.replace(timeout=config.timeout_seconds)
-        super().__init__(
-            VendorHttp(
-                self.name,
-                base_url,
-                policy,
-                classify=self._classify,
-                headers={
-                    "Authorization": f"Bearer {config.api_key.get_secret_value()}",
-                    "Accept": "application/json",
-                },
-                transport=transport,
-            )
-        )
+    def credentials(self, config: TremendousConfig) -> tuple[httpx.Auth | None, Mapping[str, str]]:
+        return None, {
+            "Authorization": f"Bearer {config.api_key.get_secret_value()}",
+            "Accept": "application/json",
+        }
 
     async def fetch_catalog(self) -> list[Product]:
         catalog = self.parse(
@@ -154,13 +135,10 @@ class TremendousAdapter(HttpAdapter):
             await self.http.request("POST", f"/rewards/{reward.id}/cancel", idempotent=True)
         return await self.get_order(vendor_reference)
 
-    def _classify(self, response: httpx.Response, creates: bool) -> VendorError | None:
+    def classify(self, response: httpx.Response, creates: bool) -> VendorError | None:
         if response.is_success:
             return None
-        try:
-            error = models.ErrorBody.model_validate(loads(response.content))
-        except ValueError:
-            error = models.ErrorBody()
+        error = self.error_body(response, models.ErrorBody)
         detail = error.errors or error.error
         message = (detail.message if detail else None) or f"HTTP {response.status_code}"
         body = response.text[:2000]

@@ -12,13 +12,14 @@ re-booked blindly.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import httpx
 
 from vendors._adapter import HttpAdapter
-from vendors._http import HttpPolicy, VendorHttp, classify_status
-from vendors._json import JSON_HEADERS, dumps, loads
+from vendors._http import HttpPolicy, classify_status
+from vendors._json import JSON_HEADERS, dumps
 from vendors.base import (
     Capabilities,
     Delivery,
@@ -59,7 +60,7 @@ _STATUSES = {
 }
 
 
-class ViatorAdapter(HttpAdapter):
+class ViatorAdapter(HttpAdapter[ViatorConfig]):
     name: ClassVar[str] = "viator"
     kind: ClassVar[RewardKind] = RewardKind.EXPERIENCE
     capabilities: ClassVar[Capabilities] = Capabilities(
@@ -67,32 +68,12 @@ class ViatorAdapter(HttpAdapter):
     )
     default_policy: ClassVar[HttpPolicy] = HttpPolicy(timeout=120.0, max_rate=15, rate_period=1.0)
 
-    def __init__(
-        self,
-        config: ViatorConfig,
-        *,
-        base_url: str,
-        transport: httpx.AsyncBaseTransport | None = None,
-        policy: HttpPolicy | None = None,
-    ) -> None:
-        self.config = config
-        policy = policy or self.default_policy
-        if config.timeout_seconds:
-            policy = policy.replace(timeout=config.timeout_seconds)
-        super().__init__(
-            VendorHttp(
-                self.name,
-                base_url,
-                policy,
-                classify=self._classify,
-                headers={
-                    "exp-api-key": config.api_key.get_secret_value(),
-                    "Accept": ACCEPT_VERSION,
-                    "Accept-Language": "en-US",
-                },
-                transport=transport,
-            )
-        )
+    def credentials(self, config: ViatorConfig) -> tuple[httpx.Auth | None, Mapping[str, str]]:
+        return None, {
+            "exp-api-key": config.api_key.get_secret_value(),
+            "Accept": ACCEPT_VERSION,
+            "Accept-Language": "en-US",
+        }
 
     async def fetch_catalog(self) -> list[Product]:
         products: list[Product] = []
@@ -221,13 +202,10 @@ class ViatorAdapter(HttpAdapter):
             body["productOptionCode"] = experience.option_code
         return body
 
-    def _classify(self, response: httpx.Response, creates: bool) -> VendorError | None:
+    def classify(self, response: httpx.Response, creates: bool) -> VendorError | None:
         if response.is_success:
             return None
-        try:
-            error = models.ErrorBody.model_validate(loads(response.content))
-        except ValueError:
-            error = models.ErrorBody()
+        error = self.error_body(response, models.ErrorBody)
         code = NOT_FOUND if response.status_code == 404 else error.code
         return classify_status(
             self.name,
