@@ -71,13 +71,18 @@ class ChangeAdapter(HttpAdapter[ChangeConfig]):
         return httpx.BasicAuth(config.public_key, config.secret_key.get_secret_value()), {}
 
     async def fetch_catalog(self) -> list[Product]:
+        return await self.search_nonprofits()
+
+    async def search_nonprofits(self, name: str | None = None) -> list[Product]:
+        """Nonprofits of the Change network (whose name contains ``name``), as products."""
         products: list[Product] = []
         page = 1
         while True:
+            params: dict[str, str | int] = {"page": page}
+            if name:
+                params["name"] = name
             listing = self.parse(
-                await self.http.request(
-                    "GET", "/nonprofits", idempotent=True, params={"page": page}
-                ),
+                await self.http.request("GET", "/nonprofits", idempotent=True, params=params),
                 models.NonprofitList,
             )
             if not listing.nonprofits:

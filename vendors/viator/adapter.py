@@ -90,6 +90,19 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
             if not page.products or start > page.total_count:
                 return products
 
+    async def check_availability(self, request: OrderRequest) -> Money | None:
+        """The authoritative retail price of ``request`` (the date, option and party it names),
+        or None when nothing is available; what a quote for an experience should use."""
+        availability = self.parse(
+            await self._post("/availability/check", self._booking_body(request)),
+            models.Availability,
+        )
+        for item in availability.bookable_items:
+            if item.available and item.total_price is not None:
+                retail = item.total_price.price.recommended_retail_price
+                return Money(retail, availability.currency)
+        return None
+
     async def place_order(self, request: OrderRequest) -> OrderResult:
         return await self.commit(request, await self.prepare(request))
 

@@ -11,6 +11,7 @@ from pydantic import Field
 from vendors._adapter import WireModel
 
 __all__ = [
+    "Availability",
     "Booking",
     "BookingHold",
     "CancelQuote",
@@ -59,6 +60,17 @@ class Price(WireModel):
 
 class TotalPrice(WireModel):
     price: Price
+
+
+class BookableItem(WireModel):
+    product_option_code: str | None = Field(default=None, alias="productOptionCode")
+    available: bool
+    total_price: TotalPrice | None = Field(default=None, alias="totalPrice")
+
+
+class Availability(WireModel):
+    currency: str
+    bookable_items: list[BookableItem] = Field(default_factory=list, alias="bookableItems")
 
 
 class HoldStatus(WireModel):

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from tests.vendors.conftest import AdapterFactory, first_product, order_for
+from vendors.change import ChangeAdapter
 from vendors.sandbox import SandboxHub
 
 pytestmark = pytest.mark.asyncio
@@ -46,3 +47,11 @@ async def test_amounts_are_cents(hub: SandboxHub) -> None:
                   "funds_collected": True},
         )  # fmt: skip
     assert response.status_code == 400
+
+
+async def test_nonprofit_search(make_adapter: AdapterFactory) -> None:
+    adapter = make_adapter("change")
+    assert isinstance(adapter, ChangeAdapter)
+    found = await adapter.search_nonprofits("water")
+    assert [p.brand for p in found] == ["charity: water"]
+    assert len(await adapter.search_nonprofits()) == 20

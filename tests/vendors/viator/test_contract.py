@@ -252,3 +252,26 @@ async def test_product_search_pages_through_the_catalog(viator: ViatorAdapter) -
     assert second["pagination"] == {"start": 51, "count": 50}
     assert products[0].image_url == "P0-l.jpg"
     assert products[0].countries == (), "a booking can be made from anywhere"
+
+
+@respx.mock
+async def test_availability_check_reads_the_first_available_item(viator: ViatorAdapter) -> None:
+    price = {"price": {"recommendedRetailPrice": 158.0, "partnerNetPrice": 126.4}}
+    respx.post(f"{BASE}/availability/check").mock(
+        side_effect=[
+            httpx.Response(
+                200,
+                json={
+                    "productCode": "5010SYDNEY",
+                    "currency": "USD",
+                    "bookableItems": [
+                        {"productOptionCode": "TG1", "available": False, "totalPrice": price},
+                        {"productOptionCode": "TG2", "available": True, "totalPrice": price},
+                    ],
+                },
+            ),
+            httpx.Response(200, json={"currency": "USD", "bookableItems": []}),
+        ]
+    )
+    assert await viator.check_availability(REQUEST) == Money(Decimal("158.0"), "USD")
+    assert await viator.check_availability(REQUEST) is None

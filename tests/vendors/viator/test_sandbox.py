@@ -11,6 +11,7 @@ import pytest
 from tests.vendors.conftest import AdapterFactory, first_product, order_for, travel_date
 from vendors import ExperienceDetails, OrderStatus, PermanentVendorError, TwoPhaseAdapter
 from vendors.sandbox import SandboxHub
+from vendors.viator import ViatorAdapter
 
 pytestmark = pytest.mark.asyncio
 
@@ -101,3 +102,20 @@ async def test_cancel_before_the_cutoff_only(make_adapter: AdapterFactory) -> No
     soon = await adapter.place_order(tomorrow)
     with pytest.raises(PermanentVendorError, match="NOT_CANCELLABLE"):
         await adapter.cancel_order(soon.vendor_reference, "member asked")
+
+
+async def test_availability_check_gives_the_price_for_the_party(
+    make_adapter: AdapterFactory,
+) -> None:
+    adapter = make_adapter("viator")
+    assert isinstance(adapter, ViatorAdapter)
+    product = await first_product(adapter)
+    request = dataclasses.replace(
+        order_for(product, "priceCheck"), experience=ExperienceDetails(travel_date(), 2)
+    )
+    price = await adapter.check_availability(request)
+    assert price is not None
+    assert price.amount == product.denominations[0].face_value * 2
+    past = dataclasses.replace(request, experience=ExperienceDetails("2020-01-01", 2))
+    with pytest.raises(PermanentVendorError):
+        await adapter.check_availability(past)
