@@ -6,16 +6,14 @@ on `metadata`. A domain that adds tables adds one import line below and one migr
 
 from sqlmodel import SQLModel
 
+from app import _types
+from app import idempotency as _idempotency
+from app.partners import models as _partners
+from app.points import models as _points
+
 __all__ = ["metadata"]
 
-# Deterministic constraint names, so migrations can drop and alter them on both backends.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
 metadata = SQLModel.metadata
-metadata.naming_convention = NAMING_CONVENTION
+assert metadata.naming_convention == _types.NAMING_CONVENTION
+
+_TABLE_MODULES = (_idempotency, _partners, _points)

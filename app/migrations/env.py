@@ -8,11 +8,22 @@ with an async engine and does the same.
 """
 
 import asyncio
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
+from app._types import UTCDateTime
 from app.models import metadata
+
+
+def render_item(kind: str, value: Any, autogen: AutogenContext) -> str | Literal[False]:
+    """Render our own column types as importable code in generated revisions."""
+    if kind == "type" and isinstance(value, UTCDateTime):
+        autogen.imports.add("from app._types import UTCDateTime")
+        return "UTCDateTime()"
+    return False
 
 
 def run_migrations(connection: Connection) -> None:
@@ -25,6 +36,7 @@ def run_migrations(connection: Connection) -> None:
         # a failed upgrade leaves nothing half-applied on either backend.
         transactional_ddl=True,
         user_module_prefix="sqlmodel.sql.sqltypes.",
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

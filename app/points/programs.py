@@ -1,0 +1,106 @@
+"""Programs and members: a program is created with its system accounts; a member, with its
+account, on first use (safely when two first uses race)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import SQLModel, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.points.models import AccountKind, LedgerAccount, Member, Program
+from vendors.money import minor_units
+
+__all__ = ["MEMBER_ID_MAX_LENGTH", "create_program", "member_account"]
+
+MEMBER_ID_MAX_LENGTH = 128
+
+
+async def create_program(
+    session: AsyncSession,
+    *,
+    partner_id: uuid.UUID,
+    name: str,
+    currency: str,
+    point_value: Decimal,
+    markup_percent: Decimal = Decimal(0),
+    points_lifetime_days: int | None = None,
+) -> Program:
+    minor_units(currency)  # refuses a currency we cannot do arithmetic in
+    if point_value <= 0:
+        raise ValueError("a point must be worth something")
+    if not Decimal(0) <= markup_percent <= Decimal(100):
+        raise ValueError("markup must be between 0 and 100 %")
+    program = Program(
+        partner_id=partner_id,
+        name=name,
+        currency=currency,
+        point_value=point_value,
+        markup_percent=markup_percent,
+        points_lifetime_days=points_lifetime_days,
+    )
+    session.add(program)
+    await session.flush()
+    session.add_all(
+        LedgerAccount(program_id=program.id, key=kind, kind=kind) for kind in AccountKind.SYSTEM
+    )
+    await session.flush()
+    return program
+
+
+async def member_account(
+    session: AsyncSession, program_id: uuid.UUID, external_id: str, *, now: datetime
+) -> tuple[Member, LedgerAccount]:
+    """The member known to the partner as ``external_id``, and its account; created if new."""
+    if not external_id or len(external_id) > MEMBER_ID_MAX_LENGTH:
+        raise ValueError(f"a member id is 1 to {MEMBER_ID_MAX_LENGTH} characters")
+    member = await _find_member(session, program_id, external_id)
+    if member is None:
+        await _insert_ignoring_conflict(
+            session,
+            Member(id=uuid.uuid4(), program_id=program_id, external_id=external_id, created_at=now),
+        )
+        member = await _find_member(session, program_id, external_id)
+        assert member is not None
+    account = (
+        await session.exec(select(LedgerAccount).where(LedgerAccount.member_id == member.id))
+    ).first()
+    if account is None:
+        await _insert_ignoring_conflict(
+            session,
+            LedgerAccount(
+                id=uuid.uuid4(),
+                program_id=program_id,
+                key=f"member:{member.id}",
+                kind=AccountKind.MEMBER,
+                member_id=member.id,
+                created_at=now,
+            ),
+        )
+        account = (
+            await session.exec(select(LedgerAccount).where(LedgerAccount.member_id == member.id))
+        ).one()
+    return member, account
+
+
+async def _find_member(
+    session: AsyncSession, program_id: uuid.UUID, external_id: str
+) -> Member | None:
+    return (
+        await session.exec(
+            select(Member).where(Member.program_id == program_id, Member.external_id == external_id)
+        )
+    ).first()
+
+
+async def _insert_ignoring_conflict(session: AsyncSession, row: SQLModel) -> None:
+    """INSERT … ON CONFLICT DO NOTHING: a concurrent first use inserted it already."""
+    values = row.model_dump()
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = type(row).__table__  # type: ignore[attr-defined]
+    await session.exec(insert(table).values(**values).on_conflict_do_nothing())
