@@ -1,0 +1,58 @@
+"""Price → FX → program currency → markup → points, exactly.
+
+``points = ceil(price × rate × (1 + markup / 100) / point_value)``
+
+Every step is exact `Decimal` arithmetic in a local context that *raises* instead of rounding
+(`decimal.Inexact` is trapped), and the only rounding is the ceiling at the end, done as an
+integer division with remainder, so no intermediate expansion can round a price down. Points
+never under-charge: ``points × point_value ≥ price × rate × (1 + markup / 100)``.
+"""
+
+from __future__ import annotations
+
+import decimal
+from dataclasses import dataclass
+from decimal import Decimal
+
+from vendors.money import Money, minor_units
+
+__all__ = ["Conversion", "convert", "points_for"]
+
+_EXACT = decimal.Context(prec=80, traps=[decimal.Inexact, decimal.InvalidOperation])
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """What `convert` computed, for quotes to store and show."""
+
+    price: Money
+    rate: Decimal  # units of the program currency per unit of the price's currency
+    program_amount: Decimal  # price in the program currency, with markup, unrounded
+    points: int
+
+
+def points_for(
+    price: Money, *, rate: Decimal, point_value: Decimal, markup_percent: Decimal
+) -> int:
+    return convert(price, rate=rate, point_value=point_value, markup_percent=markup_percent).points
+
+
+def convert(
+    price: Money, *, rate: Decimal, point_value: Decimal, markup_percent: Decimal
+) -> Conversion:
+    if price.amount < 0:
+        raise ValueError("a price cannot be negative")
+    if rate <= 0 or point_value <= 0:
+        raise ValueError("rate and point value must be positive")
+    if markup_percent < 0:
+        raise ValueError("markup cannot be negative")
+    minor_units(price.currency)
+    with decimal.localcontext(_EXACT):
+        # Scaled by 100 so the markup percentage stays an exact product.
+        numerator = price.amount * rate * (100 + markup_percent)
+        denominator = point_value * 100
+        whole, remainder = divmod(numerator, denominator)
+        points = int(whole) + (1 if remainder > 0 else 0)
+    with decimal.localcontext(decimal.Context(prec=40)):
+        program_amount = numerator / 100
+    return Conversion(price=price, rate=rate, program_amount=program_amount, points=points)

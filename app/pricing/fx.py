@@ -1,0 +1,162 @@
+"""Foreign exchange: where rates come from, how cross rates are made, and when they are too old.
+
+The reference is the ECB's euro foreign exchange reference rates (``eurofxref-daily.xml``):
+units of each currency per 1 EUR, published around 16:00 CET on TARGET working days. Cross
+rates go through EUR. The ECB says its rates are "for information purposes only": right for
+pricing our own unit (points), never for settling money.
+
+Rates older than the maximum age (default 4 days, to cover weekends and holidays) **fail
+closed** (`StaleRates`): a quote is refused rather than priced on an old rate. The snapshot
+shipped in the package lets the embedded default work offline; it is dated, so outside
+development it goes stale like any other table unless fresh rates are configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import decimal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
+
+import defusedxml.ElementTree as SafeXML
+import httpx
+
+from vendors.money import MINOR_UNITS
+
+__all__ = [
+    "BASE",
+    "ECB_DAILY_URL",
+    "EcbRateProvider",
+    "FxError",
+    "RateProvider",
+    "RateTable",
+    "StaleRates",
+    "UnknownCurrency",
+    "cross_rate",
+    "parse_ecb",
+]
+
+BASE = "EUR"
+ECB_DAILY_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+SNAPSHOT = "eurofxref-daily.xml"
+_ECB_NS = "{http://www.ecb.int/vocabulary/2002-08-01/eurofxref}"
+# Cross rates keep 12 significant digits, rounded up: in the house's favour, like the points.
+_CROSS = decimal.Context(prec=12, rounding=decimal.ROUND_CEILING)
+
+
+class FxError(Exception):
+    """No rate can be given for this conversion."""
+
+
+class UnknownCurrency(FxError):
+    pass
+
+
+class StaleRates(FxError):
+    pass
+
+
+@dataclass(frozen=True)
+class RateTable:
+    """Rates from one source on one day: units of each currency per 1 EUR."""
+
+    source: str
+    as_of: date
+    per_eur: Mapping[str, Decimal] = field(repr=False)
+
+    def rate(self, from_currency: str, to_currency: str) -> Decimal:
+        return cross_rate(self.per_eur, from_currency, to_currency)
+
+    def age_days(self, today: date) -> int:
+        return (today - self.as_of).days
+
+    def check_fresh(self, now: datetime, max_age_days: int) -> None:
+        """Raise `StaleRates` when the table is older than ``max_age_days``."""
+        age = self.age_days(now.date())
+        if age > max_age_days:
+            raise StaleRates(
+                f"{self.source} rates are from {self.as_of.isoformat()}, {age} days old "
+                f"(the limit is {max_age_days}); refusing to price on them"
+            )
+
+
+def cross_rate(per_eur: Mapping[str, Decimal], from_currency: str, to_currency: str) -> Decimal:
+    """Units of ``to_currency`` per unit of ``from_currency``, through EUR, rounded up."""
+    if from_currency == to_currency:
+        return Decimal(1)
+    rates = {BASE: Decimal(1), **per_eur}
+    for currency in (from_currency, to_currency):
+        if currency not in rates:
+            raise UnknownCurrency(f"no rate for {currency}")
+    with decimal.localcontext(_CROSS):
+        return rates[to_currency] / rates[from_currency]
+
+
+class RateProvider(Protocol):
+    """Where a `RateTable` comes from."""
+
+    name: str
+
+    async def fetch(self) -> RateTable: ...
+
+
+def parse_ecb(document: bytes, *, source: str = "ecb") -> RateTable:
+    """A `RateTable` from the ECB's daily XML (a document in ``eurofxref-daily.xml`` form)."""
+    try:
+        root = SafeXML.fromstring(document)
+    except SafeXML.ParseError as exc:
+        raise FxError(f"not an ECB rates document: {exc}") from exc
+    days = [cube for cube in root.iter(f"{_ECB_NS}Cube") if cube.get("time")]
+    if not days:
+        raise FxError("the ECB document has no dated rates")
+    latest = max(days, key=lambda cube: cube.get("time") or "")
+    per_eur: dict[str, Decimal] = {}
+    for cube in latest:
+        currency, rate = cube.get("currency"), cube.get("rate")
+        if currency is None or rate is None:
+            continue
+        try:
+            value = Decimal(rate)
+        except decimal.InvalidOperation as exc:
+            raise FxError(f"unreadable rate {rate!r} for {currency}") from exc
+        if value > 0 and currency in MINOR_UNITS:
+            per_eur[currency] = value
+    return RateTable(source, date.fromisoformat(latest.get("time") or ""), per_eur)
+
+
+class EcbRateProvider:
+    """ECB rates from a file path, an ``http(s)://`` URL, or the snapshot in the package."""
+
+    name = "ecb"
+
+    def __init__(self, location: str | None = None, *, timeout: float = 10.0) -> None:
+        self.location = location
+        self.timeout = timeout
+
+    @property
+    def is_snapshot(self) -> bool:
+        return self.location is None
+
+    async def fetch(self) -> RateTable:
+        if self.location is None:
+            document = resources.files("app.pricing").joinpath("data", SNAPSHOT).read_bytes()
+            return parse_ecb(document, source="ecb-snapshot")
+        if self.location.startswith(("http://", "https://")):
+            async with httpx.AsyncClient(timeout=self.timeout) as client:
+                try:
+                    response = await client.get(self.location)
+                    response.raise_for_status()
+                except httpx.HTTPError as exc:
+                    raise FxError(f"cannot fetch ECB rates from {self.location}: {exc}") from exc
+            return parse_ecb(response.content)
+        path = Path(self.location)
+        try:
+            document = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            raise FxError(f"cannot read ECB rates from {path}: {exc}") from exc
+        return parse_ecb(document)
