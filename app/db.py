@@ -26,16 +26,19 @@ from contextlib import asynccontextmanager
 from typing import Any, Final, TypeVar
 
 from sqlalchemy import event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from app.settings import SCHEMA_NAME_PATTERN, Settings
 
-__all__ = ["Database", "WriteConflictError", "is_write_conflict"]
+__all__ = ["Database", "WriteConflictError", "insert_ignoring_conflicts", "is_write_conflict"]
 
 T = TypeVar("T")
 
@@ -217,3 +220,18 @@ def _postgresql_engine(url: URL, *, schema: str | None, pool_size: int, echo: bo
         pool_timeout=10,
         connect_args={"server_settings": server_settings, "timeout": 10, "command_timeout": 60},
     )
+
+
+async def insert_ignoring_conflicts(
+    session: AsyncSession, model: type[SQLModel], rows: list[dict[str, Any]]
+) -> None:
+    """``INSERT … ON CONFLICT DO NOTHING``: rows a concurrent writer inserted first are kept.
+
+    The portable way to "create unless it exists" without a check-then-insert race.
+    """
+    if not rows:
+        return
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = model.__table__  # type: ignore[attr-defined]
+    await session.exec(insert(table).values(rows).on_conflict_do_nothing())

@@ -10,10 +10,11 @@ from app import _types
 from app import idempotency as _idempotency
 from app.partners import models as _partners
 from app.points import models as _points
+from app.pricing import models as _pricing
 
 __all__ = ["metadata"]
 
 metadata = SQLModel.metadata
 assert metadata.naming_convention == _types.NAMING_CONVENTION
 
-_TABLE_MODULES = (_idempotency, _partners, _points)
+_TABLE_MODULES = (_idempotency, _partners, _points, _pricing)

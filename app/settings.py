@@ -18,7 +18,15 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -29,6 +37,7 @@ __all__ = [
     "ENV_PREFIX",
     "SCHEMA_NAME_PATTERN",
     "Environment",
+    "FxSettings",
     "LogFormat",
     "Settings",
     "SettingsError",
@@ -65,6 +74,30 @@ class Environment(StrEnum):
 class LogFormat(StrEnum):
     JSON = "json"
     CONSOLE = "console"
+
+
+class FxSettings(BaseModel):
+    """Where exchange rates come from and how old they may be."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str | None = Field(
+        default=None,
+        description="ECB daily rates XML: a file path or an http(s) URL (e.g. "
+        "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml); unset: the dated "
+        "snapshot shipped in the package.",
+    )
+    max_age_days: Annotated[int, Field(ge=0, le=60)] = Field(
+        default=4, description="Rates older than this fail closed (quotes are refused)."
+    )
+    allow_stale_snapshot: bool | None = Field(
+        default=None,
+        description="Price on the packaged snapshot whatever its age; default: in development "
+        "only.",
+    )
+    refresh_seconds: Annotated[int, Field(ge=60, le=86_400)] = Field(
+        default=3_600, description="How often the gateway reloads rates."
+    )
 
 
 class Settings(BaseSettings):
@@ -120,6 +153,18 @@ class Settings(BaseSettings):
     vendors: VendorsConfig = Field(
         default_factory=VendorsConfig,
         description="Each vendor's base URL, credentials and timeout (see the vendor table).",
+    )
+    fx: FxSettings = Field(default_factory=FxSettings, description="Exchange rates.")
+    quote_lifetime_seconds: Annotated[int, Field(ge=30, le=86_400)] = Field(
+        default=900, description="How long a quote's price is locked."
+    )
+    member_token_lifetime_seconds: Annotated[int, Field(ge=60, le=86_400)] = Field(
+        default=900, description="How long a member token issued by `issueMemberToken` lasts."
+    )
+    expiry_sweep_seconds: Annotated[int, Field(ge=0, le=86_400)] = Field(
+        default=60,
+        description="How often the gateway expires lots and holds in the background; 0: never "
+        "(run `rewardgate points expire` instead).",
     )
     member_token_secret: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_MEMBER_TOKEN_SECRET),
@@ -180,6 +225,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def allow_stale_snapshot(self) -> bool:
+        if self.fx.allow_stale_snapshot is not None:
+            return self.fx.allow_stale_snapshot
+        return not self.is_production
 
     @property
     def graphiql_enabled(self) -> bool:

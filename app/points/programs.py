@@ -7,11 +7,10 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import SQLModel, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import insert_ignoring_conflicts
 from app.points.models import AccountKind, LedgerAccount, Member, Program
 from vendors.money import minor_units
 
@@ -60,27 +59,25 @@ async def member_account(
         raise ValueError(f"a member id is 1 to {MEMBER_ID_MAX_LENGTH} characters")
     member = await _find_member(session, program_id, external_id)
     if member is None:
-        await _insert_ignoring_conflict(
-            session,
-            Member(id=uuid.uuid4(), program_id=program_id, external_id=external_id, created_at=now),
+        row = Member(
+            id=uuid.uuid4(), program_id=program_id, external_id=external_id, created_at=now
         )
+        await insert_ignoring_conflicts(session, Member, [row.model_dump()])
         member = await _find_member(session, program_id, external_id)
         assert member is not None
     account = (
         await session.exec(select(LedgerAccount).where(LedgerAccount.member_id == member.id))
     ).first()
     if account is None:
-        await _insert_ignoring_conflict(
-            session,
-            LedgerAccount(
-                id=uuid.uuid4(),
-                program_id=program_id,
-                key=f"member:{member.id}",
-                kind=AccountKind.MEMBER,
-                member_id=member.id,
-                created_at=now,
-            ),
+        new = LedgerAccount(
+            id=uuid.uuid4(),
+            program_id=program_id,
+            key=f"member:{member.id}",
+            kind=AccountKind.MEMBER,
+            member_id=member.id,
+            created_at=now,
         )
+        await insert_ignoring_conflicts(session, LedgerAccount, [new.model_dump()])
         account = (
             await session.exec(select(LedgerAccount).where(LedgerAccount.member_id == member.id))
         ).one()
@@ -95,12 +92,3 @@ async def _find_member(
             select(Member).where(Member.program_id == program_id, Member.external_id == external_id)
         )
     ).first()
-
-
-async def _insert_ignoring_conflict(session: AsyncSession, row: SQLModel) -> None:
-    """INSERT … ON CONFLICT DO NOTHING: a concurrent first use inserted it already."""
-    values = row.model_dump()
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    table = type(row).__table__  # type: ignore[attr-defined]
-    await session.exec(insert(table).values(**values).on_conflict_do_nothing())

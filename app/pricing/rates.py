@@ -1,0 +1,78 @@
+"""The rates the gateway prices with: fetched from a provider, stored with their source and
+date, and refused when too old (fail closed)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db import Database, insert_ignoring_conflicts
+from app.pricing.fx import FxError, RateProvider, RateTable
+from app.pricing.models import FxRate
+
+__all__ = ["SNAPSHOT_SOURCE", "RateBook"]
+
+SNAPSHOT_SOURCE = "ecb-snapshot"
+
+
+class RateBook:
+    def __init__(
+        self,
+        database: Database,
+        provider: RateProvider,
+        *,
+        max_age_days: int,
+        allow_stale_snapshot: bool,
+    ) -> None:
+        self.database = database
+        self.provider = provider
+        self.max_age_days = max_age_days
+        self.allow_stale_snapshot = allow_stale_snapshot
+        self._table: RateTable | None = None
+
+    async def refresh(self) -> RateTable:
+        """Fetch the provider's rates and store them (a day's rates are stored once)."""
+        table = await self.provider.fetch()
+        rows = [
+            {"source": table.source, "as_of": table.as_of, "currency": c, "per_eur": rate}
+            for c, rate in table.per_eur.items()
+        ]
+
+        async def store(session: AsyncSession) -> None:
+            await insert_ignoring_conflicts(session, FxRate, rows)
+
+        await self.database.write(store)
+        self._table = table
+        return table
+
+    async def current(self, now: datetime) -> RateTable:
+        """The table to price with now; `app.pricing.fx.StaleRates` when it is too old."""
+        table = self._table or await self._latest()
+        if not (self.allow_stale_snapshot and table.source == SNAPSHOT_SOURCE):
+            table.check_fresh(now, self.max_age_days)
+        return table
+
+    async def _latest(self) -> RateTable:
+        """Fresh from the provider, or else the newest stored table of any source."""
+        try:
+            return await self.refresh()
+        except FxError:
+            async with self.database.session() as session:
+                newest = (
+                    await session.exec(select(FxRate).order_by(col(FxRate.as_of).desc()).limit(1))
+                ).first()
+                if newest is None:
+                    raise
+                rows = (
+                    await session.exec(
+                        select(FxRate).where(
+                            FxRate.source == newest.source, FxRate.as_of == newest.as_of
+                        )
+                    )
+                ).all()
+            self._table = RateTable(
+                newest.source, newest.as_of, {row.currency: row.per_eur for row in rows}
+            )
+            return self._table

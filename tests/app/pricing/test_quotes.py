@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db import Database
+from app.points.programs import member_account
+from app.pricing.fx import EcbRateProvider, FxError, RateTable, StaleRates
+from app.pricing.models import Quote
+from app.pricing.quotes import (
+    PricedOption,
+    QuoteExpired,
+    QuoteNotFound,
+    create_quote,
+    usable_quote,
+)
+from app.pricing.rates import RateBook
+from tests.app.points.conftest import new_books
+from vendors.money import Money
+
+pytestmark = pytest.mark.asyncio
+
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+TABLE = RateTable("test", date(2026, 11, 23), {"USD": Decimal("1.0866"), "GBP": Decimal("0.85")})
+OPTION = PricedOption(
+    reward_ref="tango:U1",
+    option_ref="25",
+    face_value=Money(Decimal(25), "EUR"),
+    cost=Money(Decimal("25.00"), "EUR"),
+)
+
+
+async def _quote(database: Database, member: str = "m1") -> tuple[Quote, uuid.UUID]:
+    books = await new_books(database)
+
+    async def work(session: AsyncSession) -> tuple[Quote, uuid.UUID]:
+        program = await session.get(type(books.program), books.program.id)
+        assert program is not None
+        program.markup_percent = Decimal(2)
+        found, _ = await member_account(session, program.id, member, now=NOW)
+        quote = await create_quote(
+            session,
+            program=program,
+            member_id=found.id,
+            option=OPTION,
+            rates=TABLE,
+            now=NOW,
+            lifetime=timedelta(minutes=15),
+        )
+        return quote, found.id
+
+    return await database.write(work)
+
+
+async def test_a_quote_locks_points_rate_and_terms(database: Database) -> None:
+    quote, _ = await _quote(database)
+    assert quote.points == 2771  # 25 EUR x 1.0866 x 1.02 / 0.01 = 2770.83
+    assert (quote.rate, quote.rate_source, quote.rate_as_of) == (
+        Decimal("1.0866"),
+        "test",
+        date(2026, 11, 23),
+    )
+    assert (quote.markup_percent, quote.point_value) == (Decimal(2), Decimal("0.01"))
+    assert quote.expires_at == NOW + timedelta(minutes=15)
+    async with database.session() as session:
+        stored = await session.get(Quote, quote.id)
+    assert stored is not None
+    assert stored.points == 2771
+    assert stored.rate == Decimal("1.0866")
+
+
+async def test_quotes_expire_and_belong_to_their_member(database: Database) -> None:
+    quote, member_id = await _quote(database)
+    async with database.session() as session:
+        assert (await usable_quote(session, quote.id, member_id=member_id, now=NOW)).id == quote.id
+        with pytest.raises(QuoteExpired):
+            await usable_quote(session, quote.id, member_id=member_id, now=quote.expires_at)
+        with pytest.raises(QuoteNotFound):
+            await usable_quote(session, quote.id, member_id=uuid.uuid4(), now=NOW)
+        with pytest.raises(QuoteNotFound):
+            await usable_quote(session, uuid.uuid4(), member_id=member_id, now=NOW)
+
+
+class _Rates:
+    name = "test"
+
+    def __init__(self, table: RateTable | None) -> None:
+        self.table = table
+        self.fetches = 0
+
+    async def fetch(self) -> RateTable:
+        self.fetches += 1
+        if self.table is None:
+            raise FxError("offline")
+        return self.table
+
+
+async def test_the_rate_book_stores_rates_and_fails_closed_when_old(database: Database) -> None:
+    provider = _Rates(TABLE)
+    book = RateBook(database, provider, max_age_days=4, allow_stale_snapshot=False)
+    assert (await book.current(NOW)).rate("EUR", "USD") == Decimal("1.0866")
+    with pytest.raises(StaleRates):
+        await book.current(NOW + timedelta(days=5))
+    # A new process whose provider is down prices on the stored table.
+    offline = RateBook(database, _Rates(None), max_age_days=4, allow_stale_snapshot=False)
+    assert (await offline.current(NOW)).per_eur == TABLE.per_eur
+
+
+async def test_without_any_rates_pricing_is_refused(database: Database) -> None:
+    book = RateBook(database, _Rates(None), max_age_days=4, allow_stale_snapshot=False)
+    with pytest.raises(FxError):
+        await book.current(NOW)
+
+
+async def test_the_snapshot_prices_in_development_but_not_in_production(
+    database: Database,
+) -> None:
+    years_later = NOW + timedelta(days=900)
+    development = RateBook(database, EcbRateProvider(), max_age_days=4, allow_stale_snapshot=True)
+    assert (await development.current(years_later)).source == "ecb-snapshot"
+    production = RateBook(database, EcbRateProvider(), max_age_days=4, allow_stale_snapshot=False)
+    with pytest.raises(StaleRates):
+        await production.current(years_later)
