@@ -7,7 +7,9 @@ or invalid settings.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated, NoReturn, TypeVar
 
 import typer
@@ -15,15 +17,19 @@ import uvicorn
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from app import __version__, migrations
+from app import __version__, background, migrations
+from app._types import utcnow
 from app.db import Database
 from app.log import configure_logging
+from app.partners.demo import DemoSeed, seed_demo
 from app.settings import Settings, SettingsError, load_settings
 from vendors.sandbox import SandboxHub
 
 __all__ = ["cli", "main"]
 
 T = TypeVar("T")
+# Demo member tokens outlive the default 15 minutes so a newcomer can explore at leisure.
+DEMO_TOKEN_HOURS = 12
 
 cli = typer.Typer(
     name="rewardgate",
@@ -36,6 +42,8 @@ db_cli = typer.Typer(help="Database migrations.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 sandbox_cli = typer.Typer(help="The vendor sandboxes.", no_args_is_help=True)
 cli.add_typer(sandbox_cli, name="sandbox")
+points_cli = typer.Typer(help="The points ledger.", no_args_is_help=True)
+cli.add_typer(points_cli, name="points")
 
 
 def main() -> None:
@@ -80,6 +88,16 @@ def serve(
         typer.echo(f"GraphiQL: {base}/graphql  (open it in a browser)")
     else:
         typer.echo(f"GraphQL endpoint: POST {base}/graphql  (GraphiQL is off)")
+    if not settings.is_production:
+        demo = _with_database(settings, lambda db: _seed_demo(db, settings))
+        member = demo.members[0]
+        typer.echo(
+            "Demo partner seeded. Paste one of these into GraphiQL's Headers tab:\n"
+            f"  member {member['id']} ({member['points']} points): "
+            f'{{"Authorization": "Bearer {member["token"]}"}}\n'
+            f'  partner key:   {{"Authorization": "Bearer {demo.api_key}"}}\n'
+            "Then try: { me { id points { available pending held } } }"
+        )
     uvicorn.run(
         "app.server:app_from_environment",
         factory=True,
@@ -126,6 +144,45 @@ def db_revision(
     """Write a new migration file under app/migrations/versions (for developers)."""
     settings = _load_settings()
     _with_database(settings, lambda db: migrations.revision(db, message, autogenerate=autogenerate))
+
+
+@cli.command()
+def demo(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Seed (idempotently) a demo partner, program, keys and three members with points."""
+    settings = _load_settings()
+    if settings.is_production:
+        _fail("the demo is for development; it refuses to seed a production database", code=2)
+    _with_database(settings, migrations.prepare)
+    seeded = _with_database(settings, lambda db: _seed_demo(db, settings))
+    if as_json:
+        typer.echo(json.dumps(seeded.as_json(), indent=2))
+        return
+    typer.echo(f"partner API key: {seeded.api_key}\nops key:         {seeded.ops_key}")
+    typer.echo(f"program:         {seeded.program_id}")
+    for member in seeded.members:
+        typer.echo(f"member {member['id']:<6} {member['points']:>7} points  {member['token']}")
+
+
+@points_cli.command("expire")
+def points_expire() -> None:
+    """Expire the unspent remainder of expired lots and the holds past their time, now."""
+    settings = _load_settings()
+    configure_logging(settings)
+    counts = _with_database(settings, background.expire_points)
+    typer.echo(
+        f"settled {counts['accounts_settled']} accounts, expired {counts['holds_expired']} holds"
+    )
+
+
+async def _seed_demo(database: Database, settings: Settings) -> DemoSeed:
+    return await seed_demo(
+        database,
+        secret=settings.member_token_secret.get_secret_value(),
+        now=utcnow(),
+        token_lifetime=timedelta(hours=DEMO_TOKEN_HOURS),
+    )
 
 
 @sandbox_cli.command("serve")

@@ -1,16 +1,28 @@
-"""What every resolver receives as ``info.context``."""
+"""What every resolver receives as ``info.context``: the caller, the process's services, and
+this request's DataLoaders."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
+from app._types import utcnow
+from app.catalog.offers import LiveOffers
 from app.db import Database
+from app.partners.auth import Principal
+from app.pricing.rates import RateBook
 from app.settings import Settings
+from app.vendor_pool import VendorPool
+
+if TYPE_CHECKING:
+    from graphql_schema.loaders import Loaders
 
 __all__ = ["Context", "Info"]
 
@@ -21,6 +33,35 @@ class Context:
     response: Response | None
     database: Database
     settings: Settings
+    vendors: VendorPool
+    rates: RateBook
+    offers: LiveOffers
+    principal: Principal | None = None
+    auth_error: str | None = None
+    started: datetime = field(default_factory=utcnow)
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        from graphql_schema.loaders import Loaders
+
+        self.loaders = Loaders(self)
+
+    def caller(self) -> Principal:
+        """The authenticated principal (fields reach here only past their permission)."""
+        if self.principal is None:
+            raise RuntimeError("no principal: the field lacks a permission class")
+        return self.principal
+
+    def program_id(self) -> uuid.UUID:
+        """The program a partner key or member token acts in."""
+        program_id = self.caller().program_id
+        if program_id is None:
+            raise RuntimeError("this credential acts in no program")
+        return program_id
+
+    def now(self) -> datetime:
+        """The request's clock: one instant for the whole operation."""
+        return self.started
 
 
 Info = StrawberryInfo[Context, None]

@@ -26,8 +26,11 @@ from strawberry.types import ExecutionContext
 from app import __version__
 from app.log import get_logger
 from graphql_schema import _limits
+from graphql_schema.points.mutations import PointsMutation
+from graphql_schema.points.queries import PointsQuery
+from graphql_schema.pricing.mutations import PricingMutation
 
-__all__ = ["INTERNAL_ERROR_CODE", "Query", "create_schema"]
+__all__ = ["INTERNAL_ERROR_CODE", "Mutation", "Query", "create_schema"]
 
 INTERNAL_ERROR_CODE = "INTERNAL_SERVER_ERROR"
 _CACHE_SIZE = 1024
@@ -35,11 +38,16 @@ _CACHE_SIZE = 1024
 _logger = get_logger(__name__)
 
 
-@strawberry.type(description="Read operations. Domain queries (catalog, members, ops) join here.")
-class Query:
+@strawberry.type(description="Read operations.")
+class Query(PointsQuery):
     @strawberry.field(description="The gateway's release version, e.g. `0.1.0`.")
     def version(self) -> str:
         return __version__
+
+
+@strawberry.type(description="Write operations.")
+class Mutation(PointsMutation, PricingMutation):
+    pass
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -97,4 +105,4 @@ def create_schema(*, introspection: bool = True, query: type = Query) -> strawbe
         _MaskUnexpectedErrors,
     ]
     config: Any = StrawberryConfig(disable_field_suggestions=not introspection)
-    return GatewaySchema(query=query, extensions=extensions, config=config)
+    return GatewaySchema(query=query, mutation=Mutation, extensions=extensions, config=config)

@@ -2,7 +2,8 @@
 
 In production GraphiQL is off and queries over GET are refused (GET queries are a CSRF vector);
 in development both are on so ``GET /graphql`` opens GraphiQL. Mutations over GET are always
-refused by strawberry.
+refused by strawberry. The ``Authorization: Bearer`` credential is resolved here, once per
+request; fields that need one refuse anonymous callers with HTTP 401 (`core.permissions`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.schema import BaseSchema
 
+from app._types import utcnow
+from app.partners.auth import Principal, Unauthenticated, authenticate
 from app.settings import Settings
 from graphql_schema.context import Context
 
@@ -32,9 +35,35 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
+        state = request.state
+        principal, auth_error = await self._principal(request)
         return Context(
             request=request,
             response=response if isinstance(response, Response) else None,
-            database=request.state.database,
+            database=state.database,
             settings=self.settings,
+            vendors=state.vendors,
+            rates=state.rates,
+            offers=state.offers,
+            principal=principal,
+            auth_error=auth_error,
         )
+
+    async def _principal(self, request: Request | WebSocket) -> tuple[Principal | None, str | None]:
+        header = request.headers.get("authorization")
+        if not header:
+            return None, None
+        scheme, _, credential = header.partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            return None, "use an 'Authorization: Bearer <token>' header"
+        async with request.state.database.session() as session:
+            try:
+                principal = await authenticate(
+                    session,
+                    credential.strip(),
+                    secret=self.settings.member_token_secret.get_secret_value(),
+                    now=utcnow(),
+                )
+            except Unauthenticated as exc:
+                return None, str(exc)
+        return principal, None

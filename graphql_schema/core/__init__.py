@@ -1,0 +1,1 @@
+"""What every domain of the GraphQL layer shares: errors, permissions, money, pagination."""

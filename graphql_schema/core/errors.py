@@ -1,0 +1,29 @@
+"""Business outcomes as data: mutations return `UserError`s in their payload, with stable codes.
+
+Codes clients can rely on: ``INSUFFICIENT_POINTS``, ``QUOTE_EXPIRED``, ``REWARD_UNAVAILABLE``,
+``INVALID_AMOUNT``, ``IDEMPOTENCY_KEY_REUSED``, ``NOT_FOUND``, ``INVALID_POINTS``,
+``INVALID_DATES``, ``INVALID_MEMBER_ID``, ``INVALID_REASON``, ``INVALID_IDEMPOTENCY_KEY``,
+``PRICING_UNAVAILABLE``, ``MEMBER_REQUIRED``.
+
+Who may call is not a business outcome: missing or bad credentials are a GraphQL error with
+``extensions.code = UNAUTHENTICATED`` (HTTP 401), the wrong role ``FORBIDDEN``.
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+__all__ = ["UserError", "user_error"]
+
+
+@strawberry.type(description="Why a mutation did not do what it was asked, in data.")
+class UserError:
+    code: str = strawberry.field(description="Stable, machine-readable: branch on this.")
+    message: str = strawberry.field(description="For people; may change.")
+    field: list[str] | None = strawberry.field(
+        default=None, description="Path of the input field at fault, when one is."
+    )
+
+
+def user_error(code: str, message: str, field: str | None = None) -> UserError:
+    return UserError(code=code, message=message, field=[field] if field else None)

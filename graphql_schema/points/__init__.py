@@ -1,0 +1,1 @@
+"""Members, balances, history and earning in GraphQL."""

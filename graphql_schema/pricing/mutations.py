@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import strawberry
+from sqlmodel.ext.asyncio.session import AsyncSession
+from strawberry.relay import from_base64
+
+from app.catalog.offers import OfferError
+from app.points.programs import MEMBER_ID_MAX_LENGTH, member_account
+from app.pricing.fx import FxError
+from app.pricing.models import Quote as QuoteRow
+from app.pricing.quotes import create_quote
+from graphql_schema.context import Info
+from graphql_schema.core.errors import UserError, user_error
+from graphql_schema.core.permissions import MemberOrPartner
+from graphql_schema.pricing.types import QuoteInput, QuotePayload, quote_type
+
+__all__ = ["PricingMutation", "decode_reward_id"]
+
+REWARD_TYPE = "Reward"
+
+
+def decode_reward_id(reward_id: str) -> str | None:
+    """The reward reference (``<vendor>:<product id>``) inside a global reward id."""
+    try:
+        kind, ref = from_base64(reward_id)
+    except (ValueError, TypeError):
+        return None
+    return ref if kind == REWARD_TYPE and ":" in ref else None
+
+
+def _refused(error: UserError) -> QuotePayload:
+    return QuotePayload(quote=None, user_errors=[error])
+
+
+@strawberry.type
+class PricingMutation:
+    @strawberry.mutation(
+        description="Price a reward option in the member's points and lock it "
+        "(`REWARDGATE_QUOTE_LIFETIME_SECONDS`).",
+        permission_classes=[MemberOrPartner],
+    )
+    async def quote_redemption(self, info: Info, input: QuoteInput) -> QuotePayload:
+        context = info.context
+        caller = context.caller()
+        member_id = caller.member_id if caller.role == "member" else input.member_id
+        if caller.role == "member" and input.member_id not in (None, caller.member_id):
+            return _refused(user_error("NOT_FOUND", "no such member", "memberId"))
+        if not member_id or len(member_id) > MEMBER_ID_MAX_LENGTH:
+            return _refused(
+                user_error("MEMBER_REQUIRED", "name the member the quote is for", "memberId")
+            )
+        ref = decode_reward_id(str(input.reward_id))
+        if ref is None:
+            return _refused(user_error("NOT_FOUND", "no such reward", "rewardId"))
+        program = await context.loaders.program_by_id.load(context.program_id())
+        assert program is not None, "a credential's program exists (foreign key)"
+        try:
+            option = await context.offers.price(
+                ref,
+                option_id=str(input.option_id) if input.option_id is not None else None,
+                amount=input.amount,
+            )
+            rates = await context.rates.current(context.now())
+        except OfferError as refused:
+            return _refused(user_error(refused.code, refused.message, refused.field))
+        except FxError as refused:
+            return _refused(user_error("PRICING_UNAVAILABLE", str(refused), None))
+
+        async def lock(session: AsyncSession) -> QuoteRow:
+            member, _ = await member_account(session, program.id, member_id, now=context.now())
+            return await create_quote(
+                session,
+                program=program,
+                member_id=member.id,
+                option=option,
+                rates=rates,
+                now=context.now(),
+                lifetime=timedelta(seconds=context.settings.quote_lifetime_seconds),
+            )
+
+        try:
+            quote = await context.database.write(lock)
+        except FxError as refused:  # no rate between the vendor's and the program's currency
+            return _refused(user_error("PRICING_UNAVAILABLE", str(refused), None))
+        return QuotePayload(quote=quote_type(quote, program.currency), user_errors=[])

@@ -1,0 +1,307 @@
+"""Members, balances, earning, tokens and quotes over GraphQL, with the demo partner."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlmodel.ext.asyncio.session import AsyncSession
+from strawberry.relay import to_base64
+
+from app._types import utcnow
+from app.db import Database
+from app.partners.auth import issue_member_token, new_api_key, store_api_key
+from app.partners.demo import DemoSeed, seed_demo
+from app.partners.models import ApiKeyRole, Partner
+from app.points.programs import create_program
+from app.settings import Settings
+
+pytestmark = pytest.mark.asyncio
+
+BALANCE = "{ me { id points { available pending held program { currency pointValue { amount currency } } } } }"  # noqa: E501
+
+
+@pytest_asyncio.fixture
+async def demo(database: Database, settings: Settings) -> DemoSeed:
+    return await seed_demo(
+        database,
+        secret=settings.member_token_secret.get_secret_value(),
+        now=utcnow(),
+        token_lifetime=timedelta(hours=1),
+    )
+
+
+async def gql(
+    client: httpx.AsyncClient, query: str, token: str | None = None, **variables: Any
+) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+
+
+def alice(demo: DemoSeed) -> str:
+    return str(demo.members[0]["token"])
+
+
+async def test_a_member_reads_their_own_balance(client: httpx.AsyncClient, demo: DemoSeed) -> None:
+    body = (await gql(client, BALANCE, alice(demo))).json()
+    assert body == {
+        "data": {
+            "me": {
+                "id": "alice",
+                "points": {
+                    "available": 50000,
+                    "pending": 0,
+                    "held": 0,
+                    "program": {"currency": "USD", "pointValue": {"amount": "0.01",
+                                                                    "currency": "USD"}},
+                },
+            }
+        }
+    }  # fmt: skip
+
+
+async def test_a_partner_reads_any_of_its_members(
+    client: httpx.AsyncClient, demo: DemoSeed
+) -> None:
+    query = "query($id: ID!) { member(id: $id) { id points { available } } }"
+    bob = (await gql(client, query, demo.api_key, id="bob")).json()
+    assert bob["data"]["member"] == {"id": "bob", "points": {"available": 20000}}
+    stranger = (await gql(client, query, demo.api_key, id="never-seen")).json()
+    assert stranger["data"]["member"]["points"]["available"] == 0
+
+
+EARN = """
+mutation($input: EarnPointsInput!) {
+  earnPoints(input: $input) {
+    member { id points { available pending } }
+    userErrors { code message field }
+  }
+}"""
+
+
+async def test_earning_is_idempotent(client: httpx.AsyncClient, demo: DemoSeed) -> None:
+    earn = {"memberId": "dave", "points": 700, "reason": "purchase #1", "idempotencyKey": "k1"}
+    first = (await gql(client, EARN, demo.api_key, input=earn)).json()["data"]["earnPoints"]
+    assert first == {"member": {"id": "dave", "points": {"available": 700, "pending": 0}},
+                     "userErrors": []}  # fmt: skip
+    again = (await gql(client, EARN, demo.api_key, input=earn)).json()["data"]["earnPoints"]
+    assert again == first, "same key, same input: the same result, nothing new written"
+    other = {**earn, "points": 701}
+    reused = (await gql(client, EARN, demo.api_key, input=other)).json()["data"]["earnPoints"]
+    assert reused["member"] is None
+    assert reused["userErrors"] == [
+        {
+            "code": "IDEMPOTENCY_KEY_REUSED",
+            "message": "this idempotency key was used with a different input",
+            "field": ["idempotencyKey"],
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "field"),
+    [
+        ({"points": 0}, "INVALID_POINTS", "points"),
+        ({"points": -5}, "INVALID_POINTS", "points"),
+        ({"reason": " "}, "INVALID_REASON", "reason"),
+        ({"memberId": "x" * 129}, "INVALID_MEMBER_ID", "memberId"),
+        ({"expiresAt": "2020-01-01T00:00:00+00:00"}, "INVALID_DATES", "expiresAt"),
+        (
+            {"activatesAt": "2099-01-02T00:00:00+00:00", "expiresAt": "2099-01-01T00:00:00+00:00"},
+            "INVALID_DATES",
+            "expiresAt",
+        ),
+    ],
+)
+async def test_bad_earn_input_is_a_user_error(
+    client: httpx.AsyncClient, demo: DemoSeed, change: dict[str, Any], code: str, field: str
+) -> None:
+    earn = {"memberId": "erin", "points": 10, "reason": "r", "idempotencyKey": f"bad-{code}"}
+    result = (await gql(client, EARN, demo.api_key, input={**earn, **change})).json()
+    payload = result["data"]["earnPoints"]
+    assert payload["member"] is None
+    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [(code, [field])]
+
+
+async def test_pending_points_show_as_pending(client: httpx.AsyncClient, demo: DemoSeed) -> None:
+    later = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    earn = {"memberId": "fay", "points": 50, "reason": "r", "idempotencyKey": "p1",
+            "activatesAt": later}  # fmt: skip
+    payload = (await gql(client, EARN, demo.api_key, input=earn)).json()["data"]["earnPoints"]
+    assert payload["member"]["points"] == {"available": 0, "pending": 50}
+
+
+HISTORY = """query($after: String) { me { history(first: 1, after: $after) {
+  totalCount edges { cursor node { kind points reason } }
+  pageInfo { hasNextPage endCursor } } } }"""
+
+
+async def test_history_pages_newest_first(client: httpx.AsyncClient, demo: DemoSeed) -> None:
+    earn = {"memberId": "alice", "points": 5, "reason": "bonus", "idempotencyKey": "h1"}
+    await gql(client, EARN, demo.api_key, input=earn)
+    first = (await gql(client, HISTORY, alice(demo))).json()["data"]["me"]["history"]
+    assert first["totalCount"] == 2
+    assert first["edges"][0]["node"] == {"kind": "EARN", "points": 5, "reason": "bonus"}
+    assert first["pageInfo"]["hasNextPage"]
+    cursor = first["pageInfo"]["endCursor"]
+    second = (await gql(client, HISTORY, alice(demo), after=cursor)).json()["data"]["me"]
+    assert second["history"]["edges"][0]["node"]["reason"] == "Demo welcome bonus"
+    assert not second["history"]["pageInfo"]["hasNextPage"]
+
+
+async def test_a_partner_issues_member_tokens(client: httpx.AsyncClient, demo: DemoSeed) -> None:
+    issue = (
+        'mutation { issueMemberToken(memberId: "carol") { token expiresAt userErrors { code } } }'
+    )
+    payload = (await gql(client, issue, demo.api_key)).json()["data"]["issueMemberToken"]
+    assert payload["userErrors"] == []
+    me = (await gql(client, BALANCE, payload["token"])).json()["data"]["me"]
+    assert (me["id"], me["points"]["available"]) == ("carol", 5000)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [None, "rgp_not-a-real-key", "not.a.jwt", "Basic Zm9vOmJhcg=="],
+)
+async def test_missing_or_bad_credentials_answer_401(
+    client: httpx.AsyncClient, demo: DemoSeed, token: str | None
+) -> None:
+    response = await gql(client, BALANCE, token)
+    assert response.status_code == 401
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_expired_and_forged_member_tokens_are_refused(
+    client: httpx.AsyncClient, demo: DemoSeed, settings: Settings
+) -> None:
+    secret = settings.member_token_secret.get_secret_value()
+
+    def mint(key: str, issued: datetime) -> str:
+        return issue_member_token(
+            key,
+            partner_id=demo.program_id,
+            program_id=demo.program_id,
+            member_id="alice",
+            now=issued,
+            lifetime=timedelta(hours=1),
+        )[0]
+
+    expired = mint(secret, utcnow() - timedelta(hours=2))
+    forged = mint("x" * 40, utcnow())
+    for token in (expired, forged):
+        response = await gql(client, BALANCE, token)
+        assert response.status_code == 401
+
+
+async def test_the_wrong_role_is_forbidden(client: httpx.AsyncClient, demo: DemoSeed) -> None:
+    member = await gql(client, 'query { member(id: "bob") { id } }', alice(demo))
+    assert member.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    earn = {"memberId": "a", "points": 1, "reason": "r", "idempotencyKey": "o"}
+    ops = await gql(client, EARN, demo.ops_key, input=earn)
+    assert ops.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    partner_me = await gql(client, BALANCE, demo.api_key)
+    assert partner_me.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_no_partner_sees_another_partners_members(
+    client: httpx.AsyncClient, demo: DemoSeed, database: Database
+) -> None:
+    async def other_partner(session: AsyncSession) -> str:
+        partner = Partner(slug="other", name="Other")
+        session.add(partner)
+        await session.flush()
+        program = await create_program(
+            session, partner_id=partner.id, name="Other", currency="EUR",
+            point_value=Decimal("0.005"),
+        )  # fmt: skip
+        key = new_api_key(ApiKeyRole.PARTNER)
+        store_api_key(
+            session, key, role=ApiKeyRole.PARTNER, partner_id=partner.id, program_id=program.id
+        )
+        return key
+
+    other_key = await database.write(other_partner)
+    earn = {"memberId": "alice", "points": 3, "reason": "r", "idempotencyKey": "iso"}
+    await gql(client, EARN, other_key, input=earn)
+    query = 'query { member(id: "alice") { points { available program { currency } } } }'
+    theirs = (await gql(client, query, other_key)).json()["data"]["member"]["points"]
+    ours = (await gql(client, query, demo.api_key)).json()["data"]["member"]["points"]
+    assert theirs == {"available": 3, "program": {"currency": "EUR"}}
+    assert ours == {"available": 50000, "program": {"currency": "USD"}}
+
+
+QUOTE = """mutation($input: QuoteInput!) { quoteRedemption(input: $input) {
+  quote { id points faceValue { amount currency } price { amount currency } rate rateSource
+          markupPercent expiresAt }
+  userErrors { code field } } }"""
+
+
+def reward(ref: str) -> str:
+    return to_base64("Reward", ref)
+
+
+async def test_a_member_gets_a_locked_quote(client: httpx.AsyncClient, demo: DemoSeed) -> None:
+    # Tango's "Starbucks US 25 USD": 25 USD with a 2.5 % fee -> 25.63 USD -> 2563 points.
+    quote_input = {"rewardId": reward("tango:U002001"), "optionId": "25"}
+    payload = (await gql(client, QUOTE, alice(demo), input=quote_input)).json()
+    quote = payload["data"]["quoteRedemption"]["quote"]
+    assert payload["data"]["quoteRedemption"]["userErrors"] == []
+    assert quote["faceValue"] == {"amount": "25.00", "currency": "USD"}
+    assert quote["price"] == {"amount": "25.63", "currency": "USD"}
+    assert quote["points"] == 2563
+    assert (quote["rate"], quote["rateSource"]) == ("1", "ecb-snapshot")
+    expires = datetime.fromisoformat(quote["expiresAt"])
+    assert timedelta(minutes=14) < expires - datetime.now(UTC) <= timedelta(minutes=15)
+
+
+async def test_foreign_currency_rewards_convert_through_the_rates(
+    client: httpx.AsyncClient, demo: DemoSeed
+) -> None:
+    # Tango's Amazon DE (EUR, variable): cost is in USD (Tango's account currency).
+    quote_input = {"rewardId": reward("tango:U001002"), "amount": "40"}
+    quote = (await gql(client, QUOTE, alice(demo), input=quote_input)).json()["data"][
+        "quoteRedemption"
+    ]["quote"]
+    assert quote["faceValue"] == {"amount": "40.00", "currency": "EUR"}
+    assert quote["price"]["currency"] == "USD"
+    assert quote["points"] == -(-Decimal(quote["price"]["amount"]) // Decimal("0.01"))
+
+
+@pytest.mark.parametrize(
+    ("quote_input", "code"),
+    [
+        ({"rewardId": "nonsense"}, "NOT_FOUND"),
+        ({"rewardId": to_base64("Reward", "nobody:1")}, "NOT_FOUND"),
+        ({"rewardId": to_base64("Reward", "tango:U999999")}, "REWARD_UNAVAILABLE"),
+        ({"rewardId": to_base64("Reward", "tango:U002001"), "optionId": "26"}, "NOT_FOUND"),
+        ({"rewardId": to_base64("Reward", "tango:U001000"), "amount": "100000"}, "INVALID_AMOUNT"),
+        ({"rewardId": to_base64("Reward", "tango:U001000")}, "INVALID_AMOUNT"),
+        (
+            {"rewardId": to_base64("Reward", "tango:U001000"), "amount": "10", "memberId": "bob"},
+            "NOT_FOUND",
+        ),
+    ],
+)
+async def test_quotes_refuse_what_cannot_be_priced(
+    client: httpx.AsyncClient, demo: DemoSeed, quote_input: dict[str, Any], code: str
+) -> None:
+    payload = (await gql(client, QUOTE, alice(demo), input=quote_input)).json()
+    assert payload["data"]["quoteRedemption"]["quote"] is None
+    assert payload["data"]["quoteRedemption"]["userErrors"][0]["code"] == code
+
+
+async def test_a_partner_quotes_for_a_named_member(
+    client: httpx.AsyncClient, demo: DemoSeed
+) -> None:
+    base = {"rewardId": reward("tango:U002001"), "optionId": "25"}
+    missing = (await gql(client, QUOTE, demo.api_key, input=base)).json()
+    assert missing["data"]["quoteRedemption"]["userErrors"][0]["code"] == "MEMBER_REQUIRED"
+    named = (await gql(client, QUOTE, demo.api_key, input={**base, "memberId": "bob"})).json()
+    assert named["data"]["quoteRedemption"]["quote"]["points"] == 2563
