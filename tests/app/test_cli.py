@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import pathlib
 from typing import Any
 
@@ -101,6 +102,7 @@ def test_serve_migrates_sqlite_and_starts_uvicorn(
     assert result.exit_code == 0, result.output
     assert _status(environment).at_head
     assert "GraphiQL: http://127.0.0.1:8123/graphql" in result.stdout
+    assert '{"Authorization": "Bearer rgp_demo_' in result.stdout, "the demo partner key"
     [call] = served
     assert call["target"] == "app.server:app_from_environment"
     assert call["factory"] is True
@@ -160,3 +162,41 @@ def test_sandbox_serve_serves_every_vendor_root(
     [(app, options)] = served
     assert options["port"] == 8100
     assert app is not None
+
+
+def test_demo_seeds_idempotently_and_prints_working_keys(environment: Settings) -> None:
+    first = runner.invoke(cli.cli, ["demo", "--json"])
+    assert first.exit_code == 0, first.output
+    seeded = json.loads(first.stdout)
+    assert set(seeded) == {"apiKey", "opsKey", "programId", "members"}
+    assert seeded["apiKey"].startswith("rgp_")
+    assert seeded["opsKey"].startswith("rgo_")
+    assert [(m["id"], m["points"]) for m in seeded["members"]] == [
+        ("alice", 50000),
+        ("bob", 20000),
+        ("carol", 5000),
+    ]
+    again = json.loads(runner.invoke(cli.cli, ["demo", "--json"]).stdout)
+    assert (again["apiKey"], again["opsKey"], again["programId"]) == (
+        seeded["apiKey"],
+        seeded["opsKey"],
+        seeded["programId"],
+    )
+    assert [m["points"] for m in again["members"]] == [50000, 20000, 5000], "no double credit"
+
+
+def test_demo_refuses_production(monkeypatch: pytest.MonkeyPatch, environment: Settings) -> None:
+    monkeypatch.setenv("REWARDGATE_ENVIRONMENT", "production")
+    monkeypatch.setenv("REWARDGATE_MEMBER_TOKEN_SECRET", "s" * 40)
+    for name in ("TANGO", "TREMENDOUS", "PRINTFUL", "VIATOR", "CHANGE"):
+        monkeypatch.setenv(f"REWARDGATE_VENDORS__{name}__ENABLED", "false")
+    result = runner.invoke(cli.cli, ["demo"])
+    assert result.exit_code == 2
+    assert "development" in result.stderr
+
+
+def test_points_expire_runs_the_sweep(environment: Settings) -> None:
+    runner.invoke(cli.cli, ["db", "upgrade"])
+    result = runner.invoke(cli.cli, ["points", "expire"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "settled 0 accounts, expired 0 holds"
