@@ -165,6 +165,7 @@ def test_sandbox_serve_serves_every_vendor_root(
 
 
 def test_demo_seeds_idempotently_and_prints_working_keys(environment: Settings) -> None:
+    assert runner.invoke(cli.cli, ["db", "upgrade"]).exit_code == 0
     first = runner.invoke(cli.cli, ["demo", "--json"])
     assert first.exit_code == 0, first.output
     seeded = json.loads(first.stdout)
