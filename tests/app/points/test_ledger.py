@@ -7,7 +7,14 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.points import ledger
-from app.points.models import Hold, HoldStatus, JournalEntry, LotAllocation, PointsLot
+from app.points.models import (
+    Hold,
+    HoldStatus,
+    JournalEntry,
+    LedgerAccount,
+    LotAllocation,
+    PointsLot,
+)
 from tests.app.points.conftest import Books
 
 pytestmark = pytest.mark.asyncio
@@ -202,32 +209,33 @@ async def test_points_must_expire_after_they_activate(books: Books) -> None:
         )
 
 
+async def _overwrite(books: Books, account: LedgerAccount, column: str, value: int) -> None:
+    """Write a balance column behind the ledger's back, as a bug or a hand edit would."""
+
+    async def write(session: AsyncSession) -> None:
+        await session.exec(  # type: ignore[call-overload]
+            text(f"UPDATE ledger_account SET {column} = :value WHERE id = :id"),
+            params={
+                "value": value,
+                "id": account.id.hex if books.database.is_sqlite else account.id,
+            },
+        )
+
+    await books.run(write)
+
+
 async def test_the_database_refuses_a_negative_member_balance(books: Books) -> None:
     """The last line of defence, below the conditional update: a CHECK constraint."""
     account = await books.account("m1")
     await books.call(ledger.earn, account, 10, reason="x")
-
-    async def overspend(session: AsyncSession) -> None:
-        await session.exec(  # type: ignore[call-overload]
-            text("UPDATE ledger_account SET pending_debits = 11 WHERE id = :id"),
-            params={"id": account.id.hex if books.database.is_sqlite else account.id},
-        )
-
     with pytest.raises(IntegrityError):
-        await books.run(overspend)
+        await _overwrite(books, account, "pending_debits", 11)
 
 
 async def test_check_finds_a_tampered_balance(books: Books) -> None:
     account = await books.account("m1")
     await books.call(ledger.earn, account, 10, reason="x")
-
-    async def tamper(session: AsyncSession) -> None:
-        await session.exec(  # type: ignore[call-overload]
-            text("UPDATE ledger_account SET posted_credits = 12 WHERE id = :id"),
-            params={"id": account.id.hex if books.database.is_sqlite else account.id},
-        )
-
-    await books.run(tamper)
+    await _overwrite(books, account, "posted_credits", 12)
     problems = await books.problems()
     assert any("posted_credits=12 but the journal folds to 10" in p for p in problems)
     assert any("active lots hold 10, available is 12" in p for p in problems)
