@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Numeric, String
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import SQLModel
 
-__all__ = ["NAMING_CONVENTION", "UTCDateTime", "utcnow"]
+__all__ = ["NAMING_CONVENTION", "ExactDecimal", "UTCDateTime", "utcnow"]
 
 # Deterministic constraint names, so migrations can drop and alter them on both backends. Set
 # here, before any table is declared (every model module imports this one).
@@ -51,3 +52,40 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """A `Decimal` that stays exact on every backend.
+
+    PostgreSQL's ``NUMERIC(p, s)`` is exact. SQLite has no decimal type: its NUMERIC affinity
+    stores a REAL, which would put a float in a money path; there the value is stored as text
+    (money columns are never sorted or summed in SQL, points are integers).
+    """
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int, scale: int) -> None:
+        super().__init__()
+        self.precision = precision
+        self.scale = scale
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(self.precision + 2))
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"{type(value).__name__} is not a Decimal")
+        exact = value.quantize(Decimal(1).scaleb(-self.scale))
+        if exact != value:
+            raise ValueError(f"{value} has more than {self.scale} decimal places")
+        return str(exact) if dialect.name == "sqlite" else exact
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(str(value)).quantize(Decimal(1).scaleb(-self.scale))

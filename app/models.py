@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 
 from app import _types
 from app import idempotency as _idempotency
+from app.catalog import models as _catalog
 from app.partners import models as _partners
 from app.points import models as _points
 from app.pricing import models as _pricing
@@ -17,4 +18,4 @@ __all__ = ["metadata"]
 metadata = SQLModel.metadata
 assert metadata.naming_convention == _types.NAMING_CONVENTION
 
-_TABLE_MODULES = (_idempotency, _partners, _points, _pricing)
+_TABLE_MODULES = (_catalog, _idempotency, _partners, _points, _pricing)

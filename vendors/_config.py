@@ -26,3 +26,12 @@ class VendorConfig(BaseModel):
     timeout_seconds: float | None = Field(
         default=None, gt=0, le=600, description="Per-call timeout; unset: the vendor's default."
     )
+    catalog_refresh_seconds: int = Field(
+        default=3_600, ge=60, le=7 * 86_400, description="How often the catalog is refreshed."
+    )
+    daily_call_budget: int | None = Field(
+        default=None,
+        ge=1,
+        description="Calls per day the vendor allows (e.g. 500): refreshes are spaced so "
+        "that catalog reads stay within it.",
+    )

@@ -14,15 +14,18 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
-from app._types import UTCDateTime
+from app._types import ExactDecimal, UTCDateTime
 from app.models import metadata
 
 
 def render_item(kind: str, value: Any, autogen: AutogenContext) -> str | Literal[False]:
     """Render our own column types as importable code in generated revisions."""
     if kind == "type" and isinstance(value, UTCDateTime):
-        autogen.imports.add("from app._types import UTCDateTime")
+        autogen.imports.add("from app._types import ExactDecimal, UTCDateTime")
         return "UTCDateTime()"
+    if kind == "type" and isinstance(value, ExactDecimal):
+        autogen.imports.add("from app._types import ExactDecimal")
+        return f"ExactDecimal({value.precision}, {value.scale})"
     return False
 
 

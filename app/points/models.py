@@ -11,10 +11,10 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, Numeric, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app._types import UTCDateTime, utcnow
+from app._types import ExactDecimal, UTCDateTime, utcnow
 
 __all__ = [
     "AccountKind",
@@ -58,16 +58,16 @@ class Program(SQLModel, table=True):
     __tablename__ = "program"
     __table_args__ = (
         UniqueConstraint("partner_id", "name"),
-        CheckConstraint("point_value > 0", name="point_value_positive"),
-        CheckConstraint("markup_percent >= 0 AND markup_percent <= 100", name="markup_range"),
+        CheckConstraint("CAST(point_value AS NUMERIC) > 0", name="point_value_positive"),
+        CheckConstraint("CAST(markup_percent AS NUMERIC) BETWEEN 0 AND 100", name="markup_range"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     partner_id: uuid.UUID = Field(foreign_key="partner.id", index=True)
     name: str = Field(max_length=200)
     currency: str = Field(max_length=3)
-    point_value: Decimal = Field(sa_type=Numeric(20, 8))
-    markup_percent: Decimal = Field(default=Decimal(0), sa_type=Numeric(7, 4))
+    point_value: Decimal = Field(sa_type=ExactDecimal(20, 8))
+    markup_percent: Decimal = Field(default=Decimal(0), sa_type=ExactDecimal(7, 4))
     points_lifetime_days: int | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

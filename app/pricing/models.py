@@ -6,10 +6,10 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, CheckConstraint, Numeric, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app._types import UTCDateTime, utcnow
+from app._types import ExactDecimal, UTCDateTime, utcnow
 
 __all__ = ["FxRate", "Quote"]
 
@@ -24,7 +24,7 @@ class FxRate(SQLModel, table=True):
     source: str = Field(max_length=32)
     as_of: date
     currency: str = Field(max_length=3)
-    per_eur: Decimal = Field(sa_type=Numeric(24, 10))
+    per_eur: Decimal = Field(sa_type=ExactDecimal(24, 10))
     fetched_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -40,15 +40,15 @@ class Quote(SQLModel, table=True):
     member_id: uuid.UUID = Field(foreign_key="member.id", index=True)
     reward_ref: str = Field(max_length=200)
     option_ref: str | None = Field(default=None, max_length=200)
-    face_amount: Decimal = Field(sa_type=Numeric(20, 6))
+    face_amount: Decimal = Field(sa_type=ExactDecimal(20, 6))
     face_currency: str = Field(max_length=3)
-    price_amount: Decimal = Field(sa_type=Numeric(20, 6))
+    price_amount: Decimal = Field(sa_type=ExactDecimal(20, 6))
     price_currency: str = Field(max_length=3)
-    rate: Decimal = Field(sa_type=Numeric(30, 15))
+    rate: Decimal = Field(sa_type=ExactDecimal(30, 15))
     rate_source: str = Field(max_length=32)
     rate_as_of: date
-    markup_percent: Decimal = Field(sa_type=Numeric(7, 4))
-    point_value: Decimal = Field(sa_type=Numeric(20, 8))
+    markup_percent: Decimal = Field(sa_type=ExactDecimal(7, 4))
+    point_value: Decimal = Field(sa_type=ExactDecimal(20, 8))
     points: int = Field(sa_type=BigInteger)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

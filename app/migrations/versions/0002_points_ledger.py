@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-from app._types import UTCDateTime
+from app._types import ExactDecimal, UTCDateTime
 
 revision: str = "0002_points_ledger"
 down_revision: str | None = "0001_baseline"
@@ -46,14 +46,14 @@ def upgrade() -> None:
         sa.Column("partner_id", sa.Uuid(), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
-        sa.Column("point_value", sa.Numeric(precision=20, scale=8), nullable=False),
-        sa.Column("markup_percent", sa.Numeric(precision=7, scale=4), nullable=False),
+        sa.Column("point_value", ExactDecimal(20, 8), nullable=False),
+        sa.Column("markup_percent", ExactDecimal(7, 4), nullable=False),
         sa.Column("points_lifetime_days", sa.Integer(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.CheckConstraint(
-            "markup_percent >= 0 AND markup_percent <= 100", name=op.f("ck_program_markup_range")
+            "CAST(markup_percent AS NUMERIC) BETWEEN 0 AND 100", name=op.f("ck_program_markup_range")
         ),
-        sa.CheckConstraint("point_value > 0", name=op.f("ck_program_point_value_positive")),
+        sa.CheckConstraint("CAST(point_value AS NUMERIC) > 0", name=op.f("ck_program_point_value_positive")),
         sa.ForeignKeyConstraint(
             ["partner_id"], ["partner.id"], name=op.f("fk_program_partner_id_partner")
         ),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-from app._types import UTCDateTime
+from app._types import ExactDecimal, UTCDateTime
 
 revision: str = "0003_rates_quotes"
 down_revision: str | None = "0002_points_ledger"
@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=False),
         sa.Column("currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
-        sa.Column("per_eur", sa.Numeric(precision=24, scale=10), nullable=False),
+        sa.Column("per_eur", ExactDecimal(24, 10), nullable=False),
         sa.Column("fetched_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fx_rate")),
         sa.UniqueConstraint(
@@ -40,15 +40,15 @@ def upgrade() -> None:
         sa.Column("member_id", sa.Uuid(), nullable=False),
         sa.Column("reward_ref", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("option_ref", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-        sa.Column("face_amount", sa.Numeric(precision=20, scale=6), nullable=False),
+        sa.Column("face_amount", ExactDecimal(20, 6), nullable=False),
         sa.Column("face_currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
-        sa.Column("price_amount", sa.Numeric(precision=20, scale=6), nullable=False),
+        sa.Column("price_amount", ExactDecimal(20, 6), nullable=False),
         sa.Column("price_currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
-        sa.Column("rate", sa.Numeric(precision=30, scale=15), nullable=False),
+        sa.Column("rate", ExactDecimal(30, 15), nullable=False),
         sa.Column("rate_source", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("rate_as_of", sa.Date(), nullable=False),
-        sa.Column("markup_percent", sa.Numeric(precision=7, scale=4), nullable=False),
-        sa.Column("point_value", sa.Numeric(precision=20, scale=8), nullable=False),
+        sa.Column("markup_percent", ExactDecimal(7, 4), nullable=False),
+        sa.Column("point_value", ExactDecimal(20, 8), nullable=False),
         sa.Column("points", sa.BigInteger(), nullable=False),
         sa.Column("expires_at", UTCDateTime(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
