@@ -114,6 +114,7 @@ class VendorHttp:
             exclude=[PermanentVendorError, RateLimited],
         )
         self._breaker_state = "closed"
+        self.calls = 0  # requests sent, retries included (daily budgets count them)
 
     @property
     def breaker_state(self) -> str:
@@ -174,6 +175,7 @@ class VendorHttp:
         self, method: str, path: str, creates: bool, kwargs: dict[str, Any]
     ) -> httpx.Response:
         deadline = self.policy.timeout + self.policy.connect_timeout
+        self.calls += 1
         try:
             async with asyncio.timeout(deadline):
                 return await self.client.request(method, path, **kwargs)

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
-__all__ = ["MINOR_UNITS", "Money", "minor_units", "quantize_up"]
+__all__ = ["MINOR_UNITS", "RATE_PLACES", "Money", "inverse_rate", "minor_units", "quantize_up"]
+
+# Rates derived by division keep this many decimal places (rounded up: costs never shrink).
+RATE_PLACES = 12
 
 MINOR_UNITS: Final[dict[str, int]] = {
     # ISO 4217 (SIX), the currencies our vendors price or charge in, plus the 0- and 3-decimal
@@ -39,6 +42,18 @@ def quantize_up(amount: Decimal, currency: str) -> Decimal:
     """Round ``amount`` up (towards +∞) to the currency's minor unit."""
     exponent = Decimal(1).scaleb(-minor_units(currency))
     return amount.quantize(exponent, rounding=decimal.ROUND_CEILING)
+
+
+def inverse_rate(rate: Decimal) -> Decimal:
+    """``1 / rate``, to `RATE_PLACES` decimal places, rounded up.
+
+    Vendors quote "units of X per 1 USD"; a cost needs "USD per unit of X". Rounding up keeps a
+    converted cost from ever falling below the vendor's.
+    """
+    with decimal.localcontext(decimal.Context(prec=40)):
+        return (Decimal(1) / rate).quantize(
+            Decimal(1).scaleb(-RATE_PLACES), rounding=decimal.ROUND_CEILING
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -463,16 +463,20 @@ async def _check_lots_and_holds(session: AsyncSession, account: LedgerAccount) -
     active = sum(lot.remaining for lot in lots if lot.state == LotState.ACTIVE)
     pending = sum(lot.remaining for lot in lots if lot.state == LotState.PENDING)
     if active != account.available:
-        problems.append(f"account {account.id}: active lots hold {active}, available is "
-                        f"{account.available}")  # fmt: skip
+        problems.append(
+            f"account {account.id}: active lots hold {active}, available is {account.available}"
+        )
     if pending != account.pending_credits:
-        problems.append(f"account {account.id}: pending lots hold {pending}, pending credits "
-                        f"are {account.pending_credits}")  # fmt: skip
+        problems.append(
+            f"account {account.id}: pending lots hold {pending}, pending credits "
+            f"are {account.pending_credits}"
+        )
     holds = (await session.exec(select(Hold).where(Hold.account_id == account.id))).all()
     held = sum(hold.amount for hold in holds if hold.status == HoldStatus.PENDING)
     if held != account.pending_debits:
-        problems.append(f"account {account.id}: pending holds {held}, pending debits "
-                        f"{account.pending_debits}")  # fmt: skip
+        problems.append(
+            f"account {account.id}: pending holds {held}, pending debits {account.pending_debits}"
+        )
     for hold in holds:
         allocated = (
             await session.exec(
@@ -483,8 +487,9 @@ async def _check_lots_and_holds(session: AsyncSession, account: LedgerAccount) -
         ).one()
         expected = hold.amount if hold.status == HoldStatus.PENDING else hold.posted_amount
         if allocated != expected:
-            problems.append(f"hold {hold.id} ({hold.status}) draws {allocated} from lots, "
-                            f"expected {expected}")  # fmt: skip
+            problems.append(
+                f"hold {hold.id} ({hold.status}) draws {allocated} from lots, expected {expected}"
+            )
         resolutions = (
             await session.exec(
                 select(func.count()).where(

@@ -110,9 +110,10 @@ def _validate(request: EarnRequest, now: datetime) -> None:
         raise EarnRefused("INVALID_MEMBER_ID", "a member id is 1 to 128 characters", "memberId")
     if not request.idempotency_key or len(request.idempotency_key) > MAX_KEY_LENGTH:
         raise EarnRefused(
-            "INVALID_IDEMPOTENCY_KEY", "an idempotency key is 1 to 255 characters",
+            "INVALID_IDEMPOTENCY_KEY",
+            "an idempotency key is 1 to 255 characters",
             "idempotencyKey",
-        )  # fmt: skip
+        )
     for name, moment in (("activatesAt", request.activates_at), ("expiresAt", request.expires_at)):
         if moment is not None and moment.tzinfo is None:
             raise EarnRefused("INVALID_DATES", f"{name} needs a time zone offset", name)

@@ -155,8 +155,13 @@ def test_sandbox_serve_serves_every_vendor_root(
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append((app, options)))
     result = runner.invoke(cli.cli, ["sandbox", "serve", "--port", "8100", "--seed", "9"])
     assert result.exit_code == 0, result.output
-    for root in ("/tango/raas/v2", "/tremendous/api/v2", "/printful", "/viator/partner",
-                 "/change/api/v1"):  # fmt: skip
+    for root in (
+        "/tango/raas/v2",
+        "/tremendous/api/v2",
+        "/printful",
+        "/viator/partner",
+        "/change/api/v1",
+    ):
         assert f"http://127.0.0.1:8100{root}" in result.stdout
     assert "http://127.0.0.1:8100/_sandbox" in result.stdout
     [(app, options)] = served

@@ -39,9 +39,8 @@ async def test_decimals_refuse_floats_and_extra_places(database: Database) -> No
     async def write(value: object) -> None:
         async def insert(session: AsyncSession) -> None:
             session.add(
-                FxRate(source="t", as_of=datetime.now(UTC).date(), currency="X",
-                       per_eur=value)  # type: ignore[arg-type]
-            )  # fmt: skip
+                FxRate(source="t", as_of=datetime.now(UTC).date(), currency="X", per_eur=value)  # type: ignore[arg-type]
+            )
             await session.flush()
 
         await database.write(insert)
@@ -83,8 +82,9 @@ async def test_datetimes_come_back_aware_in_utc(database: Database) -> None:
     paris = timezone(timedelta(hours=1))
 
     async def write(session: AsyncSession) -> uuid.UUID:
-        partner = Partner(slug=uuid.uuid4().hex[:10], name="p",
-                          created_at=datetime(2026, 1, 1, 13, tzinfo=paris))  # fmt: skip
+        partner = Partner(
+            slug=uuid.uuid4().hex[:10], name="p", created_at=datetime(2026, 1, 1, 13, tzinfo=paris)
+        )
         session.add(partner)
         await session.flush()
         return partner.id

@@ -58,12 +58,14 @@ async def test_a_member_reads_their_own_balance(client: httpx.AsyncClient, demo:
                     "available": 50000,
                     "pending": 0,
                     "held": 0,
-                    "program": {"currency": "USD", "pointValue": {"amount": "0.01",
-                                                                    "currency": "USD"}},
+                    "program": {
+                        "currency": "USD",
+                        "pointValue": {"amount": "0.01", "currency": "USD"},
+                    },
                 },
             }
         }
-    }  # fmt: skip
+    }
 
 
 async def test_a_partner_reads_any_of_its_members(
@@ -88,8 +90,10 @@ mutation($input: EarnPointsInput!) {
 async def test_earning_is_idempotent(client: httpx.AsyncClient, demo: DemoSeed) -> None:
     earn = {"memberId": "dave", "points": 700, "reason": "purchase #1", "idempotencyKey": "k1"}
     first = (await gql(client, EARN, demo.api_key, input=earn)).json()["data"]["earnPoints"]
-    assert first == {"member": {"id": "dave", "points": {"available": 700, "pending": 0}},
-                     "userErrors": []}  # fmt: skip
+    assert first == {
+        "member": {"id": "dave", "points": {"available": 700, "pending": 0}},
+        "userErrors": [],
+    }
     again = (await gql(client, EARN, demo.api_key, input=earn)).json()["data"]["earnPoints"]
     assert again == first, "same key, same input: the same result, nothing new written"
     other = {**earn, "points": 701}
@@ -131,8 +135,13 @@ async def test_bad_earn_input_is_a_user_error(
 
 async def test_pending_points_show_as_pending(client: httpx.AsyncClient, demo: DemoSeed) -> None:
     later = (datetime.now(UTC) + timedelta(days=3)).isoformat()
-    earn = {"memberId": "fay", "points": 50, "reason": "r", "idempotencyKey": "p1",
-            "activatesAt": later}  # fmt: skip
+    earn = {
+        "memberId": "fay",
+        "points": 50,
+        "reason": "r",
+        "idempotencyKey": "p1",
+        "activatesAt": later,
+    }
     payload = (await gql(client, EARN, demo.api_key, input=earn)).json()["data"]["earnPoints"]
     assert payload["member"]["points"] == {"available": 0, "pending": 50}
 
@@ -218,9 +227,12 @@ async def test_no_partner_sees_another_partners_members(
         session.add(partner)
         await session.flush()
         program = await create_program(
-            session, partner_id=partner.id, name="Other", currency="EUR",
+            session,
+            partner_id=partner.id,
+            name="Other",
+            currency="EUR",
             point_value=Decimal("0.005"),
-        )  # fmt: skip
+        )
         key = new_api_key(ApiKeyRole.PARTNER)
         store_api_key(
             session, key, role=ApiKeyRole.PARTNER, partner_id=partner.id, program_id=program.id

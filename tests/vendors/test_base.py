@@ -83,16 +83,28 @@ def test_cost_rule_converts_adds_fees_and_rounds_up() -> None:
 
 def test_products_know_what_they_admit_and_cost() -> None:
     fixed = Product(
-        "tango", "U1", RewardKind.GIFT_CARD, "Acme", "Acme 25", "USD", ("US",),
+        "tango",
+        "U1",
+        RewardKind.GIFT_CARD,
+        "Acme",
+        "Acme 25",
+        "USD",
+        ("US",),
         denominations=(Denomination(Decimal(25), Money(Decimal("25.63"), "USD")),),
-    )  # fmt: skip
+    )
     assert fixed.admits(Decimal(25))
     assert not fixed.admits(Decimal(26))
     assert fixed.cost_of(Decimal(25)) == Money(Decimal("25.63"), "USD")
     ranged = Product(
-        "tango", "U2", RewardKind.GIFT_CARD, "Acme", "Acme", "JPY", ("JP",),
+        "tango",
+        "U2",
+        RewardKind.GIFT_CARD,
+        "Acme",
+        "Acme",
+        "JPY",
+        ("JP",),
         value_range=ValueRange(Decimal(500), Decimal(50000), Decimal(1)),
-    )  # fmt: skip
+    )
     assert ranged.admits(Decimal(1000))
     assert not ranged.admits(Decimal("1000.5"))
     assert not ranged.admits(Decimal(499))

@@ -206,10 +206,21 @@ async def test_wrong_credentials_make_the_adapter_unhealthy(
 ) -> None:
     config = VendorsConfig().of(name)
     secret_field = next(
-        field for field in type(config).model_fields if field not in ("enabled", "base_url",
-        "timeout_seconds", "account_identifier", "customer_identifier", "funding_source_id",
-        "currency", "platform_name", "public_key")
-    )  # fmt: skip
+        field
+        for field in type(config).model_fields
+        if field
+        not in (
+            "enabled",
+            "base_url",
+            "timeout_seconds",
+            "account_identifier",
+            "customer_identifier",
+            "funding_source_id",
+            "currency",
+            "platform_name",
+            "public_key",
+        )
+    )
     wrong = config.model_copy(update={secret_field: SecretStr("wrong")})
     with pytest.raises(VendorAuthError):
         await make_adapter(name, vendor_config=wrong, breaker_threshold=5).fetch_catalog()

@@ -41,7 +41,7 @@ from vendors.errors import (
     TransientVendorError,
     VendorError,
 )
-from vendors.money import Money, minor_units
+from vendors.money import Money, inverse_rate, minor_units
 from vendors.tango.config import TangoConfig
 from vendors.tango.models import Catalog, ErrorBody, ExchangeRates, Item, Order, OrderList
 
@@ -96,7 +96,7 @@ class TangoAdapter(HttpAdapter[TangoConfig]):
             await self.http.request("GET", "/exchangerates", idempotent=True), ExchangeRates
         )
         usd_per = {
-            rate.reward_currency: Decimal(1) / rate.base_fx
+            rate.reward_currency: inverse_rate(rate.base_fx)
             for rate in rates.exchange_rates
             if rate.base_currency == ACCOUNT_CURRENCY and rate.base_fx > 0
         }

@@ -33,7 +33,7 @@ from vendors.base import (
     ValueRange,
 )
 from vendors.errors import PermanentVendorError, VendorError
-from vendors.money import Money, minor_units
+from vendors.money import Money, inverse_rate, minor_units
 from vendors.tremendous import models
 from vendors.tremendous.config import TremendousConfig
 
@@ -84,7 +84,7 @@ class TremendousAdapter(HttpAdapter[TremendousConfig]):
         for product in catalog.products:
             for currency in product.currency_codes:
                 if currency in forex and forex[currency] > 0:
-                    products.append(self._product(product, currency, Decimal(1) / forex[currency]))
+                    products.append(self._product(product, currency, inverse_rate(forex[currency])))
         return products
 
     async def place_order(self, request: OrderRequest) -> OrderResult:

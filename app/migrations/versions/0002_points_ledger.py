@@ -51,9 +51,12 @@ def upgrade() -> None:
         sa.Column("points_lifetime_days", sa.Integer(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.CheckConstraint(
-            "CAST(markup_percent AS NUMERIC) BETWEEN 0 AND 100", name=op.f("ck_program_markup_range")
+            "CAST(markup_percent AS NUMERIC) BETWEEN 0 AND 100",
+            name=op.f("ck_program_markup_range"),
         ),
-        sa.CheckConstraint("CAST(point_value AS NUMERIC) > 0", name=op.f("ck_program_point_value_positive")),
+        sa.CheckConstraint(
+            "CAST(point_value AS NUMERIC) > 0", name=op.f("ck_program_point_value_positive")
+        ),
         sa.ForeignKeyConstraint(
             ["partner_id"], ["partner.id"], name=op.f("fk_program_partner_id_partner")
         ),

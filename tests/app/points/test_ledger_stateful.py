@@ -152,8 +152,9 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(points=st.integers(1, 500), expires_in=st.none() | st.integers(1, 240))
     def earn(self, points: int, expires_in: int | None) -> None:
         expires = self.now + timedelta(hours=expires_in) if expires_in else None
-        self.loop.run(self.books.call(ledger.earn, self.account, points, reason="r",
-                                      expires_at=expires))  # fmt: skip
+        self.loop.run(
+            self.books.call(ledger.earn, self.account, points, reason="r", expires_at=expires)
+        )
         self.model.earn(points, self.now, self.now, expires)
 
     @rule(
@@ -166,10 +167,14 @@ class LedgerMachine(RuleBasedStateMachine):
         expires = activates + timedelta(hours=lasts) if lasts else None
         self.loop.run(
             self.books.call(
-                ledger.earn, self.account, points, reason="r", activates_at=activates,
+                ledger.earn,
+                self.account,
+                points,
+                reason="r",
+                activates_at=activates,
                 expires_at=expires,
             )
-        )  # fmt: skip
+        )
         self.model.earn(points, self.now, activates, expires)
 
     @rule(hours=st.integers(1, 96))

@@ -15,8 +15,12 @@ AUTH = httpx.BasicAuth("pk_test_sandbox", "sk_test_sandbox")
 
 
 async def test_the_vendor_itself_creates_a_second_donation_for_a_repeat(hub: SandboxHub) -> None:
-    body = {"amount": 500, "nonprofit_id": hub["change"].product_ids()[0],
-            "funds_collected": True, "external_id": "same"}  # fmt: skip
+    body = {
+        "amount": 500,
+        "nonprofit_id": hub["change"].product_ids()[0],
+        "funds_collected": True,
+        "external_id": "same",
+    }
     async with httpx.AsyncClient(
         transport=hub.transport("change"), base_url="http://c", auth=AUTH
     ) as client:
@@ -43,9 +47,12 @@ async def test_amounts_are_cents(hub: SandboxHub) -> None:
     ) as client:
         response = await client.post(
             "/donations",
-            json={"amount": 12.5, "nonprofit_id": hub["change"].product_ids()[0],
-                  "funds_collected": True},
-        )  # fmt: skip
+            json={
+                "amount": 12.5,
+                "nonprofit_id": hub["change"].product_ids()[0],
+                "funds_collected": True,
+            },
+        )
     assert response.status_code == 400
 
 

@@ -55,12 +55,16 @@ def order(status: str = "COMPLETE", *, ref: str = "ref123", **extra: Any) -> dic
         body["reward"] = {
             "credentials": {"Claim Code": "AQ7B-XXXXXX-ABCD", "PIN": "1234"},
             "credentialList": [
-                {"label": "Claim Code", "value": "AQ7B-XXXXXX-ABCD", "type": "text",
-                 "credentialType": "cardNumber"},
+                {
+                    "label": "Claim Code",
+                    "value": "AQ7B-XXXXXX-ABCD",
+                    "type": "text",
+                    "credentialType": "cardNumber",
+                },
                 {"label": "PIN", "value": "1234", "type": "text", "credentialType": "pin"},
             ],
             "redemptionInstructions": "Redeem at amazon.com",
-        }  # fmt: skip
+        }
     return body
 
 
@@ -257,21 +261,30 @@ async def test_statuses_map_to_canonical(
 @respx.mock
 async def test_catalog_items_become_products_with_costs(tango: TangoAdapter) -> None:
     item = {
-        "utid": "U1", "rewardName": "Amazon.de", "currencyCode": "EUR", "status": "active",
-        "valueType": "FIXED_VALUE", "faceValue": 25.0, "countries": ["DE"],
+        "utid": "U1",
+        "rewardName": "Amazon.de",
+        "currencyCode": "EUR",
+        "status": "active",
+        "valueType": "FIXED_VALUE",
+        "faceValue": 25.0,
+        "countries": ["DE"],
         "fee": {"type": "PERCENTAGE", "value": 2.5},
-    }  # fmt: skip
+    }
     respx.get(f"{BASE}/catalogs").respond(
         200,
         json={
             "catalogName": "c",
             "brands": [
-                {"brandKey": "B1", "brandName": "Amazon", "status": "active",
-                 "imageUrls": {"80w-326ppi": "small", "300w-326ppi": "large"},
-                 "items": [item, {**item, "utid": "U2", "status": "inactive"}]},
+                {
+                    "brandKey": "B1",
+                    "brandName": "Amazon",
+                    "status": "active",
+                    "imageUrls": {"80w-326ppi": "small", "300w-326ppi": "large"},
+                    "items": [item, {**item, "utid": "U2", "status": "inactive"}],
+                },
             ],
         },
-    )  # fmt: skip
+    )
     respx.get(f"{BASE}/exchangerates").respond(
         200,
         json={

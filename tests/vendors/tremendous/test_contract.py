@@ -214,20 +214,39 @@ async def test_catalog_ranges_fixed_values_charities_and_usd_costs(
         200,
         json={
             "products": [
-                {"id": "P1", "name": "Amazon.de", "category": "merchant_card",
-                 "skus": [{"min": 5, "max": 500}], "currency_codes": ["EUR"],
-                 "countries": [{"abbr": "DE"}],
-                 "images": [{"src": "logo.png", "type": "logo"},
-                            {"src": "card.png", "type": "card"}]},
-                {"id": "P2", "name": "Starbucks", "category": "merchant_card",
-                 "skus": [{"min": 10, "max": 10}, {"min": 25, "max": 25}],
-                 "currency_codes": ["USD"], "countries": [{"abbr": "US"}], "images": []},
-                {"id": "P3", "name": "Red Cross", "category": "charity",
-                 "skus": [{"min": 1, "max": 1000}], "currency_codes": ["USD"],
-                 "countries": [{"abbr": "US"}], "images": []},
+                {
+                    "id": "P1",
+                    "name": "Amazon.de",
+                    "category": "merchant_card",
+                    "skus": [{"min": 5, "max": 500}],
+                    "currency_codes": ["EUR"],
+                    "countries": [{"abbr": "DE"}],
+                    "images": [
+                        {"src": "logo.png", "type": "logo"},
+                        {"src": "card.png", "type": "card"},
+                    ],
+                },
+                {
+                    "id": "P2",
+                    "name": "Starbucks",
+                    "category": "merchant_card",
+                    "skus": [{"min": 10, "max": 10}, {"min": 25, "max": 25}],
+                    "currency_codes": ["USD"],
+                    "countries": [{"abbr": "US"}],
+                    "images": [],
+                },
+                {
+                    "id": "P3",
+                    "name": "Red Cross",
+                    "category": "charity",
+                    "skus": [{"min": 1, "max": 1000}],
+                    "currency_codes": ["USD"],
+                    "countries": [{"abbr": "US"}],
+                    "images": [],
+                },
             ]
         },
-    )  # fmt: skip
+    )
     respx.get(f"{BASE}/forex", params={"base": "USD"}).respond(200, json={"forex": {"EUR": 0.9074}})
     ranged, fixed, charity = await tremendous.fetch_catalog()
     assert ranged.value_range is not None

@@ -65,8 +65,12 @@ def booking(status: str = "CONFIRMED", **extra: Any) -> dict[str, Any]:
 
 
 def error(code: str, message: str = "refused") -> dict[str, Any]:
-    return {"code": code, "message": message, "timestamp": "2026-11-23T10:00:00Z",
-            "trackingId": "7E8B9A"}  # fmt: skip
+    return {
+        "code": code,
+        "message": message,
+        "timestamp": "2026-11-23T10:00:00Z",
+        "trackingId": "7E8B9A",
+    }
 
 
 @pytest_asyncio.fixture
@@ -229,11 +233,18 @@ async def test_cancellation_goes_through_a_quote(viator: ViatorAdapter) -> None:
 async def test_product_search_pages_through_the_catalog(viator: ViatorAdapter) -> None:
     def product(code: str) -> dict[str, Any]:
         return {
-            "productCode": code, "title": f"Tour {code}",
-            "images": [{"variants": [{"url": f"{code}-s.jpg", "width": 240},
-                                     {"url": f"{code}-l.jpg", "width": 720}]}],
+            "productCode": code,
+            "title": f"Tour {code}",
+            "images": [
+                {
+                    "variants": [
+                        {"url": f"{code}-s.jpg", "width": 240},
+                        {"url": f"{code}-l.jpg", "width": 720},
+                    ]
+                }
+            ],
             "pricing": {"summary": {"fromPrice": 79.0}, "currency": "USD"},
-        }  # fmt: skip
+        }
 
     search = respx.post(f"{BASE}/products/search").mock(
         side_effect=[
