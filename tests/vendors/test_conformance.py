@@ -206,20 +206,7 @@ async def test_wrong_credentials_make_the_adapter_unhealthy(
 ) -> None:
     config = VendorsConfig().of(name)
     secret_field = next(
-        field
-        for field in type(config).model_fields
-        if field
-        not in (
-            "enabled",
-            "base_url",
-            "timeout_seconds",
-            "account_identifier",
-            "customer_identifier",
-            "funding_source_id",
-            "currency",
-            "platform_name",
-            "public_key",
-        )
+        name for name, field in type(config).model_fields.items() if field.annotation is SecretStr
     )
     wrong = config.model_copy(update={secret_field: SecretStr("wrong")})
     with pytest.raises(VendorAuthError):
