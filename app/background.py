@@ -9,7 +9,7 @@ touches rows under their own locks).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack, suppress
 from datetime import timedelta
 from typing import Any
@@ -21,7 +21,7 @@ from app.points import ledger
 from app.pricing.fx import FxError
 from app.pricing.rates import RateBook
 
-__all__ = ["expire_points", "start"]
+__all__ = ["expire_points", "run_until_exit", "start"]
 
 _logger = get_logger(__name__)
 
@@ -68,10 +68,13 @@ async def start(
         ("expiry", sweep_seconds, lambda: expire_points(database)),
     ]
     for name, seconds, job in jobs:
-        if seconds <= 0:
-            continue
-        task = asyncio.create_task(_every(name, timedelta(seconds=seconds), job), name=name)
-        stack.push_async_callback(_cancel, task)
+        if seconds > 0:
+            run_until_exit(stack, _every(name, timedelta(seconds=seconds), job), name=name)
+
+
+def run_until_exit(stack: AsyncExitStack, work: Coroutine[Any, Any, None], *, name: str) -> None:
+    """Run ``work`` as a task that ``stack`` cancels (and awaits) when the process stops."""
+    stack.push_async_callback(_cancel, asyncio.create_task(work, name=name))
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

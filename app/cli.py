@@ -14,15 +14,19 @@ from typing import Annotated, NoReturn, TypeVar
 
 import typer
 import uvicorn
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from app import __version__, background, migrations
 from app._types import utcnow
+from app.catalog.refresh import VendorRefresh
 from app.db import Database
 from app.log import configure_logging
 from app.partners.demo import DemoSeed, seed_demo
+from app.runtime import open_services
 from app.settings import Settings, SettingsError, load_settings
+from vendors.registry import VENDORS
 from vendors.sandbox import SandboxHub
 
 __all__ = ["cli", "main"]
@@ -44,6 +48,8 @@ sandbox_cli = typer.Typer(help="The vendor sandboxes.", no_args_is_help=True)
 cli.add_typer(sandbox_cli, name="sandbox")
 points_cli = typer.Typer(help="The points ledger.", no_args_is_help=True)
 cli.add_typer(points_cli, name="points")
+catalog_cli = typer.Typer(help="The reward catalog.", no_args_is_help=True)
+cli.add_typer(catalog_cli, name="catalog")
 
 
 def main() -> None:
@@ -89,6 +95,12 @@ def serve(
     else:
         typer.echo(f"GraphQL endpoint: POST {base}/graphql  (GraphiQL is off)")
     if not settings.is_production:
+        refreshed = asyncio.run(_refresh_catalog(settings, None, only_if_empty=True))
+        if refreshed:
+            typer.echo(
+                f"Catalog: {sum(r.products for r in refreshed)} products from "
+                f"{sum(r.ok for r in refreshed)} of {len(refreshed)} vendors."
+            )
         demo = _with_database(settings, lambda db: _seed_demo(db, settings))
         member = demo.members[0]
         typer.echo(
@@ -163,6 +175,52 @@ def demo(
     typer.echo(f"program:         {seeded.program_id}")
     for member in seeded.members:
         typer.echo(f"member {member['id']:<6} {member['points']:>7} points  {member['token']}")
+
+
+@catalog_cli.command("refresh")
+def catalog_refresh(
+    vendor: Annotated[
+        list[str] | None, typer.Option("--vendor", help="Only this vendor (repeatable).")
+    ] = None,
+) -> None:
+    """Fetch every vendor's catalog now (concurrently) and update the snapshot."""
+    settings = _load_settings()
+    configure_logging(settings)
+    _with_database(settings, migrations.prepare)
+    unknown = set(vendor or ()) - {spec.name for spec in VENDORS}
+    if unknown:
+        _fail(f"unknown vendor {', '.join(sorted(unknown))}", code=2)
+    results = asyncio.run(_refresh_catalog(settings, vendor, only_if_empty=False))
+    if not all(result.ok for result in results):
+        raise typer.Exit(1)
+
+
+async def _refresh_catalog(
+    settings: Settings, names: list[str] | None, *, only_if_empty: bool
+) -> list[VendorRefresh]:
+    """Refresh with a progress line per vendor (Rich), returning the results."""
+    async with open_services(settings) as services:
+        if only_if_empty and await services.catalog.version() > 0:
+            return []
+        chosen = names or list(services.vendors.adapters)
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=False
+        ) as progress:
+            tasks = {name: progress.add_task(f"{name}: fetching", total=1) for name in chosen}
+
+            def done(result: VendorRefresh) -> None:
+                outcome = (
+                    f"{result.products} products, {result.calls} calls"
+                    if result.ok
+                    else f"failed: {result.error}"
+                )
+                progress.update(
+                    tasks[result.vendor],
+                    completed=1,
+                    description=f"{result.vendor}: {outcome} ({result.seconds:.1f} s)",
+                )
+
+            return await services.catalog.refresher.refresh(chosen, progress=done)
 
 
 @points_cli.command("expire")

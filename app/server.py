@@ -6,7 +6,7 @@ This is the one module in `app` that imports `graphql_schema`: it mounts the sch
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import TypedDict
 
 from asgi_correlation_id import CorrelationIdMiddleware
@@ -16,14 +16,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app import background
 from app._access_log import AccessLogMiddleware
 from app.catalog.offers import LiveOffers
+from app.catalog.service import CatalogService
 from app.db import Database
 from app.health import check_readiness
 from app.log import configure_logging
-from app.pricing.fx import EcbRateProvider
 from app.pricing.rates import RateBook
+from app.runtime import open_services
 from app.settings import Settings, load_settings
 from app.vendor_pool import VendorPool
 from graphql_schema.schema import create_schema
@@ -41,6 +41,7 @@ class State(TypedDict):
     vendors: VendorPool
     rates: RateBook
     offers: LiveOffers
+    catalog: CatalogService
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -48,29 +49,13 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[State]:
-        async with AsyncExitStack() as stack:
-            database = Database.from_settings(settings)
-            stack.push_async_callback(database.dispose)
-            vendors = VendorPool.open(settings.vendors)
-            stack.push_async_callback(vendors.aclose)
-            rates = RateBook(
-                database,
-                EcbRateProvider(settings.fx.source),
-                max_age_days=settings.fx.max_age_days,
-                allow_stale_snapshot=settings.allow_stale_snapshot,
-            )
-            await background.start(
-                stack,
-                database=database,
-                rates=rates,
-                sweep_seconds=settings.expiry_sweep_seconds,
-                rates_seconds=settings.fx.refresh_seconds,
-            )
+        async with open_services(settings, jobs=True) as services:
             yield {
-                "database": database,
-                "vendors": vendors,
-                "rates": rates,
-                "offers": LiveOffers(vendors),
+                "database": services.database,
+                "vendors": services.vendors,
+                "rates": services.rates,
+                "offers": services.offers,
+                "catalog": services.catalog,
             }
 
     schema = create_schema(introspection=not settings.is_production)

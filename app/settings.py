@@ -161,6 +161,11 @@ class Settings(BaseSettings):
     member_token_lifetime_seconds: Annotated[int, Field(ge=60, le=86_400)] = Field(
         default=900, description="How long a member token issued by `issueMemberToken` lasts."
     )
+    catalog_schedule: bool = Field(
+        default=True,
+        description="Refresh vendor catalogs in the background on each vendor's schedule "
+        "(off: only `rewardgate catalog refresh`).",
+    )
     expiry_sweep_seconds: Annotated[int, Field(ge=0, le=86_400)] = Field(
         default=60,
         description="How often the gateway expires lots and holds in the background; 0: never "

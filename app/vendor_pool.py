@@ -26,12 +26,21 @@ class VendorPool:
 
     @classmethod
     def open(
-        cls, config: VendorsConfig, *, policies: dict[str, HttpPolicy] | None = None
+        cls,
+        config: VendorsConfig,
+        *,
+        policies: dict[str, HttpPolicy] | None = None,
+        sandbox_rate_limits: bool = True,
     ) -> VendorPool:
-        """Adapters for every enabled vendor (``policies`` override a vendor's defaults)."""
+        """Adapters for every enabled vendor (``policies`` override a vendor's defaults;
+        tests switch the in-process sandboxes' rate limits off)."""
         enabled = [spec for spec in VENDORS if config.of(spec.name).enabled]
         in_process = tuple(s.name for s in enabled if config.of(s.name).base_url is None)
-        hub = SandboxHub(seed=config.sandbox_seed, names=in_process) if in_process else None
+        hub = (
+            SandboxHub(seed=config.sandbox_seed, names=in_process, rate_limits=sandbox_rate_limits)
+            if in_process
+            else None
+        )
         adapters: dict[str, VendorAdapter] = {}
         for spec in enabled:
             vendor_config = config.of(spec.name)

@@ -15,6 +15,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from app._types import utcnow
 from app.catalog.offers import LiveOffers
+from app.catalog.service import CatalogService
 from app.db import Database
 from app.partners.auth import Principal
 from app.pricing.rates import RateBook
@@ -36,10 +37,12 @@ class Context:
     vendors: VendorPool
     rates: RateBook
     offers: LiveOffers
+    catalog: CatalogService
     principal: Principal | None = None
     auth_error: str | None = None
     started: datetime = field(default_factory=utcnow)
     loaders: Loaders = field(init=False)
+    _price_class: uuid.UUID | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         from graphql_schema.loaders import Loaders
@@ -58,6 +61,16 @@ class Context:
         if program_id is None:
             raise RuntimeError("this credential acts in no program")
         return program_id
+
+    async def viewer_price_class(self) -> uuid.UUID:
+        """The price class the caller's program prices the catalog with (ops: the partner's
+        first program)."""
+        if self._price_class is None:
+            program_id = self.caller().program_id
+            if program_id is None:
+                program_id = await self.catalog.first_program(self.caller().partner_id)
+            self._price_class = await self.catalog.price_class_id(program_id)
+        return self._price_class
 
     def now(self) -> datetime:
         """The request's clock: one instant for the whole operation."""

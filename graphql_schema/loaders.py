@@ -4,28 +4,40 @@ database goes through one, so a page of N items costs a constant number of queri
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 from strawberry.dataloader import DataLoader
 
+from app.catalog.listing import RewardFilter
+from app.catalog.models import OptionPrice, Reward
+from app.catalog.models import RewardOption as RewardOptionRow
 from app.points.ledger import Balance
 from app.points.models import Program
 from app.points.service import member_balances
 
 if TYPE_CHECKING:
+    from graphql_schema.catalog.types import RewardOption
     from graphql_schema.context import Context
 
 __all__ = ["Loaders"]
 
 MemberKey = tuple[uuid.UUID, str]
+RewardKey = tuple[uuid.UUID, uuid.UUID]  # (price class, reward)
 
 
 class Loaders:
     def __init__(self, context: Context) -> None:
         self.context = context
-        self.program_by_id = DataLoader[uuid.UUID, Program | None](self._programs)
-        self.balance_by_member = DataLoader[MemberKey, Balance](self._balances)
+        self.program_by_id: DataLoader[uuid.UUID, Program | None] = DataLoader(self._programs)
+        self.balance_by_member: DataLoader[MemberKey, Balance] = DataLoader(self._balances)
+        self.options_by_reward: DataLoader[RewardKey, list[RewardOption]] = DataLoader(
+            self._options
+        )
+        self.reward_count: DataLoader[tuple[uuid.UUID, RewardFilter], int] = DataLoader(
+            self._counts
+        )
 
     async def _programs(self, ids: list[uuid.UUID]) -> list[Program | None]:
         async with self.context.database.session() as session:
@@ -37,3 +49,57 @@ class Loaders:
         async with self.context.database.session() as session:
             found = await member_balances(session, keys, now=self.context.now())
         return [found[key] for key in keys]
+
+    async def _options(self, keys: list[RewardKey]) -> list[list[RewardOption]]:
+        """Every option of every reward on the page, with its points, in one statement."""
+        from graphql_schema.catalog.types import option_type
+
+        classes = {price_class for price_class, _ in keys}
+        reward_ids = [reward_id for _, reward_id in keys]
+        async with self.context.database.session() as session:
+            rows = (
+                await session.exec(
+                    select(
+                        RewardOptionRow,
+                        Reward.currency,
+                        OptionPrice.price_class_id,
+                        OptionPrice.points,
+                    )
+                    .join(Reward, col(Reward.id) == RewardOptionRow.reward_id)
+                    .outerjoin(
+                        OptionPrice,
+                        (col(OptionPrice.option_id) == RewardOptionRow.id)
+                        & col(OptionPrice.price_class_id).in_(classes),
+                    )
+                    .where(col(RewardOptionRow.reward_id).in_(reward_ids))
+                )
+            ).all()
+        found: dict[RewardKey, list[tuple[tuple[int, Decimal], RewardOption]]] = {}
+        for option, currency, price_class, points in rows:
+            for key_class in classes if price_class is None else (price_class,):
+                found.setdefault((key_class, option.reward_id), []).append(
+                    (
+                        _order(option),
+                        option_type(
+                            option.id,
+                            currency,
+                            option.face_value,
+                            option.min_value,
+                            option.max_value,
+                            points,
+                        ),
+                    )
+                )
+        return [[o for _, o in sorted(found.get(key, []), key=lambda p: p[0])] for key in keys]
+
+    async def _counts(self, keys: list[tuple[uuid.UUID, RewardFilter]]) -> list[int]:
+        return [
+            await self.context.catalog.count(price_class, wanted) for price_class, wanted in keys
+        ]
+
+
+def _order(option: RewardOptionRow) -> tuple[int, Decimal]:
+    """Fixed values in ascending order, then the range."""
+    if option.face_value is not None:
+        return (0, option.face_value)
+    return (1, option.min_value or Decimal(0))

@@ -26,6 +26,8 @@ from strawberry.types import ExecutionContext
 from app import __version__
 from app.log import get_logger
 from graphql_schema import _limits
+from graphql_schema.catalog.queries import CatalogQuery
+from graphql_schema.catalog.types import Reward
 from graphql_schema.points.mutations import PointsMutation
 from graphql_schema.points.queries import PointsQuery
 from graphql_schema.pricing.mutations import PricingMutation
@@ -39,7 +41,7 @@ _logger = get_logger(__name__)
 
 
 @strawberry.type(description="Read operations.")
-class Query(PointsQuery):
+class Query(PointsQuery, CatalogQuery):
     @strawberry.field(description="The gateway's release version, e.g. `0.1.0`.")
     def version(self) -> str:
         return __version__
@@ -105,4 +107,6 @@ def create_schema(*, introspection: bool = True, query: type = Query) -> strawbe
         _MaskUnexpectedErrors,
     ]
     config: Any = StrawberryConfig(disable_field_suggestions=not introspection)
-    return GatewaySchema(query=query, mutation=Mutation, extensions=extensions, config=config)
+    return GatewaySchema(
+        query=query, mutation=Mutation, extensions=extensions, config=config, types=[Reward]
+    )

@@ -45,6 +45,7 @@ class GraphQLView(GraphQL[Context, None]):
             vendors=state.vendors,
             rates=state.rates,
             offers=state.offers,
+            catalog=state.catalog,
             principal=principal,
             auth_error=auth_error,
         )

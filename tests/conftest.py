@@ -135,7 +135,14 @@ def database_location(tmp_path: os.PathLike[str]) -> Iterator[tuple[str, str | N
 @pytest.fixture
 def settings(database_location: tuple[str, str | None]) -> Settings:
     url, schema = database_location
-    return load_settings(env_file=None, database_url=url, database_schema=schema)
+    # Background jobs are tested on their own; here they would only race the tests.
+    return load_settings(
+        env_file=None,
+        database_url=url,
+        database_schema=schema,
+        catalog_schedule=False,
+        expiry_sweep_seconds=0,
+    )
 
 
 @pytest_asyncio.fixture

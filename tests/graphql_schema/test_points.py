@@ -8,40 +8,21 @@ from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.relay import to_base64
 
 from app._types import utcnow
 from app.db import Database
 from app.partners.auth import issue_member_token, new_api_key, store_api_key
-from app.partners.demo import DemoSeed, seed_demo
+from app.partners.demo import DemoSeed
 from app.partners.models import ApiKeyRole, Partner
 from app.points.programs import create_program
 from app.settings import Settings
+from tests.graphql_schema.conftest import gql
 
 pytestmark = pytest.mark.asyncio
 
 BALANCE = "{ me { id points { available pending held program { currency pointValue { amount currency } } } } }"  # noqa: E501
-
-
-@pytest_asyncio.fixture
-async def demo(database: Database, settings: Settings) -> DemoSeed:
-    return await seed_demo(
-        database,
-        secret=settings.member_token_secret.get_secret_value(),
-        now=utcnow(),
-        token_lifetime=timedelta(hours=1),
-    )
-
-
-async def gql(
-    client: httpx.AsyncClient, query: str, token: str | None = None, **variables: Any
-) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return await client.post(
-        "/graphql", json={"query": query, "variables": variables}, headers=headers
-    )
 
 
 def alice(demo: DemoSeed) -> str:

@@ -1,0 +1,155 @@
+"""Reading the catalog: filtered, sorted pages with keyset cursors, in the database.
+
+A cursor holds the sort key of the last row of a page; the next page is the rows after that key
+(``WHERE (key…) > (…) ORDER BY key… LIMIT n``), so pages are stable while the snapshot does
+not change and cost the same deep in the catalog as at its start. Points are the viewer's
+price class (`app.catalog.prices`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, literal, or_, tuple_
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.catalog.models import Reward, RewardCountry, RewardPrice
+
+__all__ = ["MAX_PAGE", "Listing", "RewardFilter", "RewardPage", "RewardSort", "list_rewards"]
+
+MAX_PAGE = 100
+
+
+class RewardSort(StrEnum):
+    RELEVANCE = "RELEVANCE"
+    POINTS_ASC = "POINTS_ASC"
+    POINTS_DESC = "POINTS_DESC"
+    NAME_ASC = "NAME_ASC"
+
+
+@dataclass(frozen=True)
+class RewardFilter:
+    kinds: tuple[str, ...] = ()
+    brand: str | None = None
+    search: str | None = None
+    country: str | None = None
+    currency: str | None = None
+    min_points: int | None = None
+    max_points: int | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    reward: Reward
+    min_points: int
+    cursor: list[Any]
+
+
+@dataclass
+class RewardPage:
+    items: list[Listing] = field(default_factory=list)
+    has_next: bool = False
+
+
+def _escape(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _conditions(price_class_id: uuid.UUID, wanted: RewardFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [
+        col(Reward.available).is_(True),
+        col(RewardPrice.price_class_id) == price_class_id,
+    ]
+    if wanted.kinds:
+        conditions.append(col(Reward.kind).in_(wanted.kinds))
+    if wanted.brand:
+        conditions.append(col(Reward.brand_key) == wanted.brand.lower())
+    if wanted.currency:
+        conditions.append(col(Reward.currency) == wanted.currency.upper())
+    if wanted.search:
+        term = f"%{_escape(wanted.search.lower())}%"
+        conditions.append(col(Reward.search_text).like(term, escape="\\"))
+    if wanted.country:
+        listed = exists().where(
+            col(RewardCountry.reward_id) == Reward.id,
+            col(RewardCountry.country) == wanted.country.upper(),
+        )
+        conditions.append(or_(col(Reward.countries) == "", listed))
+    if wanted.min_points is not None:
+        conditions.append(col(RewardPrice.min_points) >= wanted.min_points)
+    if wanted.max_points is not None:
+        conditions.append(col(RewardPrice.min_points) <= wanted.max_points)
+    return conditions
+
+
+def _sort_key(sort: RewardSort, search: str | None) -> tuple[list[Any], bool]:
+    """The columns a sort orders by (the reward id last, to break ties) and whether it is
+    descending."""
+    if sort is RewardSort.POINTS_ASC:
+        return [col(RewardPrice.min_points), col(Reward.id)], False
+    if sort is RewardSort.POINTS_DESC:
+        return [col(RewardPrice.min_points), col(Reward.id)], True
+    if sort is RewardSort.NAME_ASC or not search:
+        return [col(Reward.name_key), col(Reward.id)], False
+    prefix = f"{_escape(search.lower())}%"
+    rank = case(
+        (col(Reward.name_key).like(prefix, escape="\\"), literal(0)),
+        (col(Reward.brand_key).like(prefix, escape="\\"), literal(1)),
+        else_=literal(2),
+    )
+    return [rank, col(Reward.name_key), col(Reward.id)], False
+
+
+async def list_rewards(
+    session: AsyncSession,
+    price_class_id: uuid.UUID,
+    *,
+    wanted: RewardFilter,
+    sort: RewardSort,
+    first: int,
+    after: list[Any] | None = None,
+) -> RewardPage:
+    """One page: at most ``first`` (capped at `MAX_PAGE`) rewards after the cursor ``after``."""
+    size = max(1, min(first, MAX_PAGE))
+    key, descending = _sort_key(sort, wanted.search)
+    statement = (
+        select(Reward, RewardPrice.min_points, *key[:-1])
+        .join(RewardPrice, col(RewardPrice.reward_id) == Reward.id)
+        .where(and_(*_conditions(price_class_id, wanted)))
+    )
+    if after is not None and len(after) == len(key):
+        position = tuple_(*key)
+        bound = tuple_(*(literal(value) for value in _typed(after)))
+        statement = statement.where(position < bound if descending else position > bound)
+    order = [column.desc() if descending else column.asc() for column in key]
+    rows = (await session.exec(statement.order_by(*order).limit(size + 1))).all()
+    items = []
+    for row in rows[:size]:
+        reward, min_points, *sort_values = row
+        values = [*sort_values, str(reward.id)]
+        if sort in (RewardSort.POINTS_ASC, RewardSort.POINTS_DESC):
+            values = [min_points, str(reward.id)]
+        items.append(Listing(reward, min_points, values))
+    return RewardPage(items=items, has_next=len(rows) > size)
+
+
+async def count_rewards(
+    session: AsyncSession, price_class_id: uuid.UUID, *, wanted: RewardFilter
+) -> int:
+    statement = (
+        select(func.count())
+        .select_from(Reward)
+        .join(RewardPrice, col(RewardPrice.reward_id) == Reward.id)
+        .where(and_(*_conditions(price_class_id, wanted)))
+    )
+    return int((await session.exec(statement)).one())
+
+
+def _typed(values: list[Any]) -> list[Any]:
+    """Cursor values back to their column types (the reward id is last)."""
+    return [*values[:-1], uuid.UUID(str(values[-1]))]

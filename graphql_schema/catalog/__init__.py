@@ -1,0 +1,1 @@
+"""The reward catalog in GraphQL: rewards, options, global ids, vendor health."""

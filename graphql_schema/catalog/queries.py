@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+
+import strawberry
+from sqlmodel import col, select
+from strawberry.relay import from_base64
+
+from app.catalog.listing import RewardFilter as Wanted
+from app.catalog.listing import RewardSort as SortKey
+from app.catalog.listing import list_rewards
+from app.catalog.models import Reward as RewardRow
+from app.catalog.models import RewardPrice
+from graphql_schema.catalog.types import (
+    Node,
+    Reward,
+    RewardConnection,
+    RewardEdge,
+    RewardFilter,
+    RewardSort,
+    VendorHealth,
+    reward_type,
+)
+from graphql_schema.context import Info
+from graphql_schema.core.permissions import AnyPrincipal, OpsOnly
+from graphql_schema.core.types import PageInfo
+
+__all__ = ["CatalogQuery"]
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> list[Any] | None:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return values if isinstance(values, list) and values else None
+
+
+def _global_uuid(global_id: str, kind: str) -> uuid.UUID | None:
+    try:
+        found_kind, raw = from_base64(global_id)
+        return uuid.UUID(raw) if found_kind == kind else None
+    except (ValueError, TypeError):
+        return None
+
+
+@strawberry.type
+class CatalogQuery:
+    @strawberry.field(
+        description="The catalog, priced in the viewer's program: a Relay connection with "
+        "cursors from the database (at most 100 per page).",
+        permission_classes=[AnyPrincipal],
+    )
+    async def rewards(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        filter: RewardFilter | None = None,
+        sort: RewardSort | None = RewardSort.RELEVANCE,
+    ) -> RewardConnection:
+        context = info.context
+        price_class = await context.viewer_price_class()
+        wanted = _wanted(filter)
+        position = decode_cursor(after) if after else None
+        async with context.database.session() as session:
+            page = await list_rewards(
+                session,
+                price_class,
+                wanted=wanted,
+                sort=SortKey((sort or RewardSort.RELEVANCE).value),
+                first=first if first is not None else 20,
+                after=position,
+            )
+        total = await context.loaders.reward_count.load((price_class, wanted))
+        edges = [
+            RewardEdge(
+                cursor=encode_cursor(item.cursor),
+                node=reward_type(item.reward, price_class, item.min_points),
+            )
+            for item in page.items
+        ]
+        return RewardConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                has_previous_page=position is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            total_count=total,
+        )
+
+    @strawberry.field(permission_classes=[AnyPrincipal])
+    async def reward(self, info: Info, id: strawberry.ID) -> Reward | None:
+        reward_id = _global_uuid(str(id), "Reward")
+        return await _reward(info, reward_id) if reward_id else None
+
+    @strawberry.field(description="Any object with a global id.", permission_classes=[AnyPrincipal])
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        reward_id = _global_uuid(str(id), "Reward")
+        return await _reward(info, reward_id) if reward_id else None
+
+    @strawberry.field(
+        description="Each vendor's circuit and catalog refreshes.", permission_classes=[OpsOnly]
+    )
+    async def vendor_health(self, info: Info) -> list[VendorHealth]:
+        rows = await info.context.catalog.health()
+        return [VendorHealth(**vars(row)) for row in rows]
+
+
+async def _reward(info: Info, reward_id: uuid.UUID) -> Reward | None:
+    price_class = await info.context.viewer_price_class()
+    async with info.context.database.session() as session:
+        row = (
+            await session.exec(
+                select(RewardRow, RewardPrice.min_points)
+                .outerjoin(
+                    RewardPrice,
+                    (col(RewardPrice.reward_id) == RewardRow.id)
+                    & (col(RewardPrice.price_class_id) == price_class),
+                )
+                .where(col(RewardRow.id) == reward_id)
+            )
+        ).first()
+    if row is None:
+        return None
+    reward, min_points = row
+    return reward_type(reward, price_class, min_points)
+
+
+def _wanted(filter: RewardFilter | None) -> Wanted:
+    if filter is None:
+        return Wanted()
+    return Wanted(
+        kinds=tuple(kind.value for kind in filter.kinds or ()),
+        brand=filter.brand,
+        search=filter.search,
+        country=filter.country,
+        currency=filter.currency,
+        min_points=filter.min_points,
+        max_points=filter.max_points,
+    )

@@ -1,0 +1,165 @@
+"""Catalog types. Leaf fields are plain attributes set when the object is built (no resolver
+per field); only `Reward.options` resolves, through a DataLoader that batches a whole page."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+
+import strawberry
+from strawberry.relay import to_base64
+
+from app.catalog.listing import RewardSort as SortKey
+from app.catalog.models import Reward as RewardRow
+from graphql_schema.context import Info
+from graphql_schema.core.types import Money, PageInfo
+
+__all__ = [
+    "Node",
+    "Reward",
+    "RewardConnection",
+    "RewardEdge",
+    "RewardFilter",
+    "RewardKind",
+    "RewardOption",
+    "RewardSort",
+    "VendorHealth",
+    "reward_type",
+]
+
+
+@strawberry.enum
+class RewardKind(Enum):
+    GIFT_CARD = "GIFT_CARD"
+    MERCHANDISE = "MERCHANDISE"
+    EXPERIENCE = "EXPERIENCE"
+    CHARITY = "CHARITY"
+
+
+@strawberry.enum
+class RewardSort(Enum):
+    RELEVANCE = SortKey.RELEVANCE.value
+    POINTS_ASC = SortKey.POINTS_ASC.value
+    POINTS_DESC = SortKey.POINTS_DESC.value
+    NAME_ASC = SortKey.NAME_ASC.value
+
+
+@strawberry.interface(description="An object with a global id, fetchable with `node(id)`.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type(
+    description="One purchasable value of a reward: a fixed face value, or a range the member "
+    "picks from."
+)
+class RewardOption:
+    id: strawberry.ID
+    face_value: Money | None = strawberry.field(description="Set for fixed values.")
+    min_value: Money | None = strawberry.field(description="Set for ranges.")
+    max_value: Money | None
+    points: int | None = strawberry.field(
+        description="Cost of `faceValue` in the viewer's program; null for ranges."
+    )
+    min_points: int | None = strawberry.field(description="Cost of `minValue` for ranges.")
+
+
+@strawberry.type(description="A reward members can redeem points for.")
+class Reward(Node):
+    reward_id: strawberry.Private[uuid.UUID]
+    price_class_id: strawberry.Private[uuid.UUID]
+    id: strawberry.ID
+    kind: RewardKind
+    name: str
+    brand: str
+    description: str | None
+    image_url: str | None
+    countries: list[str] = strawberry.field(
+        description="ISO 3166-1 alpha-2 codes where it can be used; empty: anywhere."
+    )
+    currency: str
+    min_points: int | None = strawberry.field(
+        description="The cheapest option in the viewer's program."
+    )
+    available: bool
+
+    @strawberry.field
+    async def options(self, info: Info) -> list[RewardOption]:
+        return await info.context.loaders.options_by_reward.load(
+            (self.price_class_id, self.reward_id)
+        )
+
+
+def reward_type(row: RewardRow, price_class_id: uuid.UUID, min_points: int | None) -> Reward:
+    return Reward(
+        reward_id=row.id,
+        price_class_id=price_class_id,
+        id=strawberry.ID(to_base64("Reward", str(row.id))),
+        kind=RewardKind(row.kind),
+        name=row.name,
+        brand=row.brand,
+        description=row.description,
+        image_url=row.image_url,
+        countries=row.countries.split(",") if row.countries else [],
+        currency=row.currency,
+        min_points=min_points,
+        available=row.available,
+    )
+
+
+def option_type(
+    option_id: uuid.UUID,
+    currency: str,
+    face_value: Decimal | None,
+    min_value: Decimal | None,
+    max_value: Decimal | None,
+    points: int | None,
+) -> RewardOption:
+    fixed = face_value is not None
+    return RewardOption(
+        id=strawberry.ID(to_base64("RewardOption", str(option_id))),
+        face_value=Money.of(face_value, currency) if face_value is not None else None,
+        min_value=Money.of(min_value, currency) if min_value is not None and not fixed else None,
+        max_value=Money.of(max_value, currency) if max_value is not None and not fixed else None,
+        points=points if fixed else None,
+        min_points=None if fixed else points,
+    )
+
+
+@strawberry.type
+class RewardEdge:
+    cursor: str
+    node: Reward
+
+
+@strawberry.type
+class RewardConnection:
+    edges: list[RewardEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.input
+class RewardFilter:
+    kinds: list[RewardKind] | None = None
+    brand: str | None = strawberry.field(default=None, description="Exact, any case.")
+    search: str | None = strawberry.field(
+        default=None, description="In name, brand and description, any case."
+    )
+    country: str | None = strawberry.field(default=None, description="ISO 3166-1 alpha-2.")
+    currency: str | None = None
+    min_points: int | None = None
+    max_points: int | None = None
+
+
+@strawberry.type(description="How a vendor is doing, for ops.")
+class VendorHealth:
+    vendor: str
+    healthy: bool
+    breaker: str = strawberry.field(description="closed, half-opened or opened.")
+    last_catalog_refresh: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    products: int

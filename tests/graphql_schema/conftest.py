@@ -1,0 +1,48 @@
+"""GraphQL tests: the demo partner, a refreshed catalog, and a small client helper."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest_asyncio
+
+from app._types import utcnow
+from app.db import Database
+from app.partners.demo import DemoSeed, seed_demo
+from app.runtime import open_services
+from app.settings import Settings
+from tests.vendors.conftest import fast_policy
+from vendors.registry import VENDORS
+
+
+@pytest_asyncio.fixture
+async def demo(database: Database, settings: Settings) -> DemoSeed:
+    return await seed_demo(
+        database,
+        secret=settings.member_token_secret.get_secret_value(),
+        now=utcnow(),
+        token_lifetime=timedelta(hours=1),
+    )
+
+
+@pytest_asyncio.fixture
+async def snapshot(database: Database, settings: Settings) -> None:
+    """Every vendor's catalog in the snapshot (the sandboxes are seeded: same every time)."""
+    async with open_services(
+        settings,
+        vendor_policies={spec.name: fast_policy(spec.name) for spec in VENDORS},
+        sandbox_rate_limits=False,
+    ) as services:
+        results = await services.catalog.refresh()
+    assert all(result.ok for result in results)  # type: ignore[attr-defined]
+
+
+async def gql(
+    client: httpx.AsyncClient, query: str, token: str | None = None, **variables: Any
+) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )

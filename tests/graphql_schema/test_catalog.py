@@ -1,0 +1,259 @@
+"""The catalog over GraphQL: pages, cursors, filters, sorts, prices per program, health."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+from sqlmodel.ext.asyncio.session import AsyncSession
+from strawberry.relay import to_base64
+
+from app.db import Database
+from app.partners.auth import new_api_key, store_api_key
+from app.partners.demo import DemoSeed
+from app.partners.models import ApiKeyRole, Partner
+from app.points.programs import create_program
+from app.runtime import open_services
+from app.settings import Settings
+from tests.graphql_schema.conftest import gql
+from tests.vendors.conftest import fast_policy
+from vendors.registry import VENDORS
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("snapshot")]
+
+PAGE = """
+query($first: Int, $after: String, $filter: RewardFilter, $sort: RewardSort) {
+  rewards(first: $first, after: $after, filter: $filter, sort: $sort) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node {
+      id kind name brand description imageUrl countries currency minPoints available
+      options { id faceValue { amount currency } minValue { amount currency }
+                maxValue { amount currency } points minPoints }
+    } }
+  }
+}"""
+
+
+async def _page(client: httpx.AsyncClient, token: str, **variables: Any) -> dict[str, Any]:
+    body = (await gql(client, PAGE, token, **variables)).json()
+    assert "errors" not in body, body
+    page: dict[str, Any] = body["data"]["rewards"]
+    return page
+
+
+async def _everything(
+    client: httpx.AsyncClient, token: str, **variables: Any
+) -> tuple[list[dict[str, Any]], int]:
+    nodes: list[dict[str, Any]] = []
+    after = None
+    total = -1
+    while True:
+        page = await _page(client, token, first=37, after=after, **variables)
+        total = page["totalCount"]
+        nodes.extend(edge["node"] for edge in page["edges"])
+        if not page["pageInfo"]["hasNextPage"]:
+            return nodes, total
+        after = page["pageInfo"]["endCursor"]
+
+
+async def test_a_page_has_the_contract_fields(client: httpx.AsyncClient, demo: DemoSeed) -> None:
+    page = await _page(client, demo.api_key, first=5)
+    assert len(page["edges"]) == 5
+    assert page["totalCount"] > 100
+    assert page["pageInfo"]["hasNextPage"]
+    assert not page["pageInfo"]["hasPreviousPage"]
+    node = page["edges"][0]["node"]
+    assert set(node) >= {"id", "kind", "name", "brand", "options", "minPoints", "available"}
+    assert node["available"]
+    assert node["options"]
+    assert node["minPoints"] == min(
+        o["points"] if o["points"] is not None else o["minPoints"] for o in node["options"]
+    )
+
+
+@pytest.mark.parametrize("sort", ["RELEVANCE", "POINTS_ASC", "POINTS_DESC", "NAME_ASC"])
+async def test_paging_the_whole_catalog_has_no_gaps_or_duplicates(
+    client: httpx.AsyncClient, demo: DemoSeed, sort: str
+) -> None:
+    nodes, total = await _everything(client, demo.api_key, sort=sort)
+    ids = [node["id"] for node in nodes]
+    assert len(ids) == len(set(ids)) == total
+    if sort == "POINTS_ASC":
+        assert [n["minPoints"] for n in nodes] == sorted(n["minPoints"] for n in nodes)
+    if sort == "POINTS_DESC":
+        points = [n["minPoints"] for n in nodes]
+        assert points == sorted(points, reverse=True)
+    if sort == "NAME_ASC":
+        assert [n["name"].lower() for n in nodes] == sorted(n["name"].lower() for n in nodes)
+
+
+async def test_cursors_are_stable(client: httpx.AsyncClient, demo: DemoSeed) -> None:
+    first = await _page(client, demo.api_key, first=10, sort="POINTS_ASC")
+    after = first["edges"][4]["cursor"]
+    again = await _page(client, demo.api_key, first=5, after=after, sort="POINTS_ASC")
+    assert [e["node"]["id"] for e in again["edges"]] == [
+        e["node"]["id"] for e in first["edges"][5:10]
+    ]
+    assert again["pageInfo"]["hasPreviousPage"]
+
+
+async def test_pages_are_capped_at_100(client: httpx.AsyncClient, demo: DemoSeed) -> None:
+    page = await _page(client, demo.api_key, first=1000)
+    assert len(page["edges"]) == 100
+
+
+@pytest.mark.parametrize(
+    ("wanted", "check"),
+    [
+        ({"kinds": ["CHARITY"]}, lambda n: n["kind"] == "CHARITY"),
+        (
+            {"kinds": ["MERCHANDISE", "EXPERIENCE"]},
+            lambda n: n["kind"] in ("MERCHANDISE", "EXPERIENCE"),
+        ),
+        ({"brand": "aMaZoN"}, lambda n: n["brand"] == "Amazon"),
+        ({"search": "COFFEE"}, lambda n: "coffee" in (n["description"] or "").lower()),
+        ({"country": "JP"}, lambda n: n["countries"] == [] or "JP" in n["countries"]),
+        ({"currency": "gbp"}, lambda n: n["currency"] == "GBP"),
+        ({"minPoints": 2000, "maxPoints": 5000}, lambda n: 2000 <= n["minPoints"] <= 5000),
+    ],
+)
+async def test_filters(
+    client: httpx.AsyncClient, demo: DemoSeed, wanted: dict[str, Any], check: Any
+) -> None:
+    nodes, total = await _everything(client, demo.api_key, filter=wanted)
+    assert nodes, "the seeded catalog matches every filter here"
+    assert len(nodes) == total
+    assert all(check(node) for node in nodes)
+    everything = (await _page(client, demo.api_key, first=1))["totalCount"]
+    assert total < everything
+
+
+async def test_relevance_puts_name_matches_first(client: httpx.AsyncClient, demo: DemoSeed) -> None:
+    nodes, _ = await _everything(client, demo.api_key, filter={"search": "top"})
+    names = [n["name"] for n in nodes]
+    assert names[0] == "Top of the Rock Observation Deck"
+    assert "Laptop Sleeve 13in / 13in" in names[1:], "matches inside a name come after"
+
+
+async def test_reward_and_node_by_global_id(client: httpx.AsyncClient, demo: DemoSeed) -> None:
+    node = (await _page(client, demo.api_key, first=1))["edges"][0]["node"]
+    one = "query($id: ID!) { reward(id: $id) { id name minPoints } node(id: $id) { id ... on Reward { name } } }"  # noqa: E501
+    body = (await gql(client, one, demo.api_key, id=node["id"])).json()["data"]
+    assert body["reward"] == {
+        "id": node["id"],
+        "name": node["name"],
+        "minPoints": node["minPoints"],
+    }
+    assert body["node"] == {"id": node["id"], "name": node["name"]}
+    missing = (await gql(client, one, demo.api_key, id=to_base64("Reward", "x"))).json()
+    assert missing["data"] == {"reward": None, "node": None}
+
+
+async def test_a_member_sees_the_same_catalog_as_its_partner(
+    client: httpx.AsyncClient, demo: DemoSeed
+) -> None:
+    partner = await _page(client, demo.api_key, first=10)
+    member = await _page(client, str(demo.members[0]["token"]), first=10)
+    assert partner == member
+
+
+async def test_prices_follow_the_viewers_program(
+    client: httpx.AsyncClient, demo: DemoSeed, database: Database
+) -> None:
+    async def euro_partner(session: AsyncSession) -> str:
+        partner = Partner(slug="euro", name="Euro")
+        session.add(partner)
+        await session.flush()
+        program = await create_program(
+            session,
+            partner_id=partner.id,
+            name="Euro points",
+            currency="EUR",
+            point_value=Decimal("0.005"),
+            markup_percent=Decimal(10),
+        )
+        key = new_api_key(ApiKeyRole.PARTNER)
+        store_api_key(
+            session, key, role=ApiKeyRole.PARTNER, partner_id=partner.id, program_id=program.id
+        )
+        return key
+
+    euro_key = await database.write(euro_partner)
+    wanted = {"brand": "Starbucks", "currency": "USD"}
+    usd = (await _page(client, demo.api_key, filter=wanted))["edges"][0]["node"]
+    eur = (await _page(client, euro_key, filter=wanted))["edges"][0]["node"]
+    assert usd["id"] == eur["id"]
+    usd_points = {o["faceValue"]["amount"]: o["points"] for o in usd["options"]}
+    eur_points = {o["faceValue"]["amount"]: o["points"] for o in eur["options"]}
+    # 25 USD: 2500 points of 0.01 USD; 25 USD -> 23.03 EUR (rounded up), +10 %, / 0.005 EUR.
+    assert usd_points["25.00"] == 2500
+    assert eur_points["25.00"] == 5067
+    assert usd["minPoints"] == 1000
+    assert eur["minPoints"] == 2027
+
+
+async def test_ranges_show_min_and_max(client: httpx.AsyncClient, demo: DemoSeed) -> None:
+    page = await _page(client, demo.api_key, filter={"brand": "Amazon", "currency": "USD"})
+    [range_option] = [o for o in page["edges"][0]["node"]["options"] if o["faceValue"] is None]
+    assert range_option["minValue"] == {"amount": "5.00", "currency": "USD"}
+    assert range_option["maxValue"] == {"amount": "500.00", "currency": "USD"}
+    assert range_option["points"] is None
+    assert range_option["minPoints"] == 500
+
+
+async def test_vendor_health_is_for_ops(
+    client: httpx.AsyncClient, demo: DemoSeed, settings: Settings
+) -> None:
+    query = "{ vendorHealth { vendor healthy breaker lastCatalogRefresh lastError products } }"
+    forbidden = (await gql(client, query, demo.api_key)).json()
+    assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    health = (await gql(client, query, demo.ops_key)).json()["data"]["vendorHealth"]
+    assert {row["vendor"] for row in health} == {spec.name for spec in VENDORS}
+    assert all(row["healthy"] and row["lastCatalogRefresh"] for row in health)
+    async with open_services(
+        settings,
+        vendor_policies={spec.name: fast_policy(spec.name) for spec in VENDORS},
+        sandbox_rate_limits=False,
+    ) as services:
+        assert services.vendors.sandboxes is not None
+        services.vendors.sandboxes["viator"].set_faults(error_rate=1.0)
+        await services.catalog.refresh(["viator"])
+    health = (await gql(client, query, demo.ops_key)).json()["data"]["vendorHealth"]
+    viator = next(row for row in health if row["vendor"] == "viator")
+    assert not viator["healthy"]
+    assert viator["lastError"]
+    assert viator["lastCatalogRefresh"], "the last good refresh is still shown"
+    experiences = await _page(client, demo.api_key, filter={"kinds": ["EXPERIENCE"]})
+    assert experiences["totalCount"] == 25, "the last good snapshot is still served"
+
+
+async def test_a_page_costs_the_same_statements_whatever_its_size(
+    client: httpx.AsyncClient, demo: DemoSeed, database: Database
+) -> None:
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    await _page(client, demo.api_key, first=1)  # prices the viewer's class, warms caches
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        small = len(await _record(client, demo, statements, 3))
+        large = len(await _record(client, demo, statements, 100))
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+    assert small == large
+    assert large <= 4, "page, options with prices, and the credential: no N+1"
+
+
+async def _record(
+    client: httpx.AsyncClient, demo: DemoSeed, statements: list[str], first: int
+) -> list[str]:
+    statements.clear()
+    page = await _page(client, demo.api_key, first=first, sort="NAME_ASC")
+    assert len(page["edges"]) == first
+    return list(statements)
