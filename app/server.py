@@ -10,11 +10,13 @@ from contextlib import asynccontextmanager
 from typing import TypedDict
 
 from asgi_correlation_id import CorrelationIdMiddleware
+from cashews import Cache
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from strawberry.schema import BaseSchema
 
 from app._access_log import AccessLogMiddleware
 from app.catalog.offers import LiveOffers
@@ -44,8 +46,9 @@ class State(TypedDict):
     catalog: CatalogService
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The gateway as an ASGI app. Resources open in its lifespan, not here."""
+def create_app(settings: Settings, *, schema: BaseSchema | None = None) -> Starlette:
+    """The gateway as an ASGI app. Resources open in its lifespan, not here; ``schema``
+    replaces the gateway's own (benchmarks compare against a stock one)."""
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[State]:
@@ -58,8 +61,11 @@ def create_app(settings: Settings) -> Starlette:
                 "catalog": services.catalog,
             }
 
-    schema = create_schema(introspection=not settings.is_production)
-    graphql = GraphQLView(schema, settings)
+    graphql = GraphQLView(
+        schema or create_schema(introspection=not settings.is_production),
+        settings,
+        response_cache=_response_cache(settings),
+    )
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -72,6 +78,14 @@ def create_app(settings: Settings) -> Starlette:
         ],
         lifespan=lifespan,
     )
+
+
+def _response_cache(settings: Settings) -> Cache | None:
+    if not settings.response_cache_url:
+        return None
+    cache = Cache()
+    cache.setup(settings.response_cache_url)
+    return cache
 
 
 def app_from_environment() -> Starlette:

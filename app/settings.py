@@ -161,6 +161,14 @@ class Settings(BaseSettings):
     member_token_lifetime_seconds: Annotated[int, Field(ge=60, le=86_400)] = Field(
         default=900, description="How long a member token issued by `issueMemberToken` lasts."
     )
+    response_cache_url: str = Field(
+        default="mem://?size=10000",
+        description="Where catalog responses are cached: `mem://?size=N` (in process), "
+        "`redis://host:6379/0` (shared by every worker and replica), or empty to turn it off.",
+    )
+    response_cache_seconds: Annotated[int, Field(ge=1, le=86_400)] = Field(
+        default=300, description="How long a cached catalog response lives."
+    )
     catalog_schedule: bool = Field(
         default=True,
         description="Refresh vendor catalogs in the background on each vendor's schedule "

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -26,6 +27,7 @@ from app.partners.models import ApiKey, ApiKeyRole
 
 __all__ = [
     "KEY_PREFIXES",
+    "CredentialCache",
     "Principal",
     "Unauthenticated",
     "authenticate",
@@ -55,6 +57,7 @@ class Principal:
     partner_id: uuid.UUID
     program_id: uuid.UUID | None = None  # partner keys and member tokens act in one program
     member_id: str | None = None  # member tokens: the partner's own member id
+    expires_at: float | None = None  # member tokens: when they stop working (UNIX seconds)
 
 
 def new_api_key(role: str) -> str:
@@ -132,6 +135,7 @@ def read_member_token(secret: str, token: str, *, now: datetime | None = None) -
             partner_id=uuid.UUID(claims["ptn"]),
             program_id=uuid.UUID(claims["prg"]),
             member_id=str(claims["sub"]),
+            expires_at=float(claims["exp"]),
         )
     except (jwt.InvalidTokenError, KeyError, ValueError) as exc:
         raise Unauthenticated(f"invalid member token: {exc}") from exc
@@ -152,3 +156,36 @@ async def authenticate(
     if credential.count(".") == 2:
         return read_member_token(secret, credential, now=now)
     raise Unauthenticated("not an API key or a member token")
+
+
+class CredentialCache:
+    """Principals of recently seen credentials, so the hot path neither verifies a JWT nor
+    reads an API key row on every request.
+
+    A member token is cached until it expires (a token cannot change); an API key for
+    ``key_ttl`` seconds, which bounds how long a revoked key keeps working in this process.
+    """
+
+    def __init__(self, *, key_ttl: float = 60.0, size: int = 10_000) -> None:
+        self.key_ttl = key_ttl
+        self.size = size
+        self._seen: dict[str, tuple[float, Principal]] = {}
+
+    async def resolve(
+        self,
+        session_factory: Callable[[], AsyncSession],
+        credential: str,
+        *,
+        secret: str,
+        now: datetime,
+    ) -> Principal:
+        cached = self._seen.get(credential)
+        if cached is not None and cached[0] > now.timestamp():
+            return cached[1]
+        async with session_factory() as session:
+            principal = await authenticate(session, credential, secret=secret, now=now)
+        until = principal.expires_at or now.timestamp() + self.key_ttl
+        if len(self._seen) >= self.size:
+            self._seen.clear()
+        self._seen[credential] = (until, principal)
+        return principal

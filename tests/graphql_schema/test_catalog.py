@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.relay import to_base64
 
@@ -240,14 +242,14 @@ async def test_a_page_costs_the_same_statements_whatever_its_size(
         statements.append(str(args[2]))
 
     await _page(client, demo.api_key, first=1)  # prices the viewer's class, warms caches
-    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    event.listen(Engine, "before_cursor_execute", count)
     try:
-        small = len(await _record(client, demo, statements, 3))
-        large = len(await _record(client, demo, statements, 100))
+        small = await _record(client, demo, statements, 3)
+        large = await _record(client, demo, statements, 100)
     finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
-    assert small == large
-    assert large <= 4, "page, options with prices, and the credential: no N+1"
+        event.remove(Engine, "before_cursor_execute", count)
+    assert len(small) == len(large), "no N+1: a bigger page costs no more statements"
+    assert 1 <= len(large) <= 3, "the page, then every option with its points in one statement"
 
 
 async def _record(
@@ -256,4 +258,65 @@ async def _record(
     statements.clear()
     page = await _page(client, demo.api_key, first=first, sort="NAME_ASC")
     assert len(page["edges"]) == first
-    return list(statements)
+    # Count queries, not the BEGIN our SQLite transactions emit.
+    return [sql for sql in statements if not sql.startswith("BEGIN")]
+
+
+async def test_catalog_reads_are_served_from_the_response_cache(
+    client: httpx.AsyncClient, demo: DemoSeed, database: Database
+) -> None:
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    first = await _page(client, demo.api_key, first=5)
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        again = await _page(client, demo.api_key, first=5)
+        assert statements == [], "answered from the response cache: no SQL"
+        other = await _page(client, demo.api_key, first=6)
+        assert statements, "other variables: another key"
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert again == first
+    assert len(other["edges"]) == 6
+
+
+async def test_a_refresh_that_changes_the_snapshot_invalidates_cached_pages(
+    client: httpx.AsyncClient, demo: DemoSeed, settings: Settings
+) -> None:
+    wanted = {"kinds": ["MERCHANDISE"]}
+    before = await _page(client, demo.api_key, first=100, filter=wanted)
+    async with open_services(
+        settings,
+        vendor_policies={spec.name: fast_policy(spec.name) for spec in VENDORS},
+        sandbox_rate_limits=False,
+    ) as services:
+        assert services.vendors.sandboxes is not None
+        services.vendors.sandboxes["printful"].set_faults(hidden_products=["1001", "1002"])
+        await services.catalog.refresh(["printful"])
+    await asyncio.sleep(1.1)  # another process's refresh shows within a second
+    after = await _page(client, demo.api_key, first=100, filter=wanted)
+    assert after["totalCount"] == before["totalCount"] - 2
+
+
+async def test_member_data_and_mutations_are_never_cached(
+    client: httpx.AsyncClient, demo: DemoSeed
+) -> None:
+    mixed = "{ me { points { available } } rewards(first: 1) { totalCount } }"
+    earn = """mutation { earnPoints(input: {memberId: "alice", points: 1, reason: "r",
+      idempotencyKey: "cache-test"}) { member { points { available } } } }"""
+    token = str(demo.members[0]["token"])
+    before = (await gql(client, mixed, token)).json()["data"]["me"]["points"]["available"]
+    await gql(client, earn, demo.api_key)
+    after = (await gql(client, mixed, token)).json()["data"]["me"]["points"]["available"]
+    assert after == before + 1
+
+
+async def test_anonymous_catalog_reads_are_refused_not_cached(
+    client: httpx.AsyncClient, demo: DemoSeed
+) -> None:
+    await _page(client, demo.api_key, first=2)
+    anonymous = await gql(client, PAGE, None, first=2)
+    assert anonymous.status_code == 401
