@@ -220,7 +220,7 @@ async def _refresh_catalog(
                     description=f"{result.vendor}: {outcome} ({result.seconds:.1f} s)",
                 )
 
-            return await services.catalog.refresher.refresh(chosen, progress=done)
+            return await services.catalog.refresh(chosen, progress=done)
 
 
 @points_cli.command("expire")

@@ -5,7 +5,9 @@ This is the one module in `app` that imports `graphql_schema`: it mounts the sch
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import itertools
+import secrets
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TypedDict
 
@@ -24,10 +26,12 @@ from app.catalog.service import CatalogService
 from app.db import Database
 from app.health import check_readiness
 from app.log import configure_logging
+from app.partners.auth import CredentialCache
 from app.pricing.rates import RateBook
 from app.runtime import open_services
 from app.settings import Settings, load_settings
 from app.vendor_pool import VendorPool
+from graphql_schema._response_cache import ResponseCacheMiddleware
 from graphql_schema.schema import create_schema
 from graphql_schema.view import GraphQLView
 
@@ -61,30 +65,53 @@ def create_app(settings: Settings, *, schema: BaseSchema | None = None) -> Starl
                 "catalog": services.catalog,
             }
 
+    credentials = CredentialCache()
     graphql = GraphQLView(
         schema or create_schema(introspection=not settings.is_production),
         settings,
-        response_cache=_response_cache(settings),
+        credentials=credentials,
     )
+    middleware = [
+        Middleware(
+            CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER, generator=_request_ids()
+        ),
+        Middleware(AccessLogMiddleware),
+    ]
+    cache = _response_cache(settings)
+    if cache is not None:
+        middleware.append(
+            Middleware(
+                ResponseCacheMiddleware,
+                cache=cache,
+                credentials=credentials,
+                secret=settings.member_token_secret.get_secret_value(),
+                ttl=settings.response_cache_seconds,
+            )
+        )
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", _healthz, methods=["GET"]),
             Route("/readyz", _readyz, methods=["GET"]),
         ],
-        middleware=[
-            Middleware(CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER),
-            Middleware(AccessLogMiddleware),
-        ],
+        middleware=middleware,
         lifespan=lifespan,
     )
 
 
+def _request_ids() -> Callable[[], str]:
+    """Request ids: a random per-process prefix and a counter, cheaper than a uuid4 each."""
+    prefix = secrets.token_hex(8)
+    counter = itertools.count(1)
+    return lambda: f"{prefix}{next(counter):016x}"
+
+
 def _response_cache(settings: Settings) -> Cache | None:
-    if not settings.response_cache_url:
+    if settings.response_cache_url in ("", "off"):
         return None
     cache = Cache()
-    cache.setup(settings.response_cache_url)
+    # The cached values are our own JSON bytes: no need to re-check each one's repr on read.
+    cache.setup(settings.response_cache_url, check_repr=False)
     return cache
 
 

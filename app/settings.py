@@ -164,7 +164,7 @@ class Settings(BaseSettings):
     response_cache_url: str = Field(
         default="mem://?size=10000",
         description="Where catalog responses are cached: `mem://?size=N` (in process), "
-        "`redis://host:6379/0` (shared by every worker and replica), or empty to turn it off.",
+        "`redis://host:6379/0` (shared by every worker and replica), or `off`.",
     )
     response_cache_seconds: Annotated[int, Field(ge=1, le=86_400)] = Field(
         default=300, description="How long a cached catalog response lives."

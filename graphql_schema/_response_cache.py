@@ -1,23 +1,35 @@
-"""Which GraphQL requests may be answered from the response cache, and under what key.
+"""The response cache for catalog reads, in front of the GraphQL view.
 
 Only catalog reads are cached: a query operation whose root fields are all in
 `CACHEABLE_FIELDS` (directly, no fragments at the root). Their answer depends on nothing but the
-document, its variables, the viewer's price class and the catalog snapshot, so the key is made of
-exactly those; a refresh that changes the snapshot bumps its version, and every older key stops
-matching (old entries age out).
+request body (document, variables, operation name), the viewer's price class and the catalog
+snapshot, so the key is made of exactly those; a refresh that changes the snapshot bumps its
+version and every older key stops matching (old entries age out).
+
+It is a plain ASGI middleware so that a hit costs what it must and no more: read the body,
+recognise the caller from the credential cache, look the key up, send the stored bytes. A miss
+goes on to the view; its successful answer (no ``errors``) is stored on the way back.
 """
 
 from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
+from typing import Any
 
 import orjson
+from cashews import Cache
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["CACHEABLE_FIELDS", "cacheable", "response_key"]
+from app._types import utcnow
+from app.partners.auth import CredentialCache, Unauthenticated
+
+__all__ = ["CACHEABLE_FIELDS", "ResponseCacheMiddleware", "cacheable"]
 
 CACHEABLE_FIELDS = frozenset({"rewards", "reward", "node", "version", "__typename"})
+PATH = "/graphql"
+_JSON = (b"content-type", b"application/json")
 
 
 @lru_cache(maxsize=1024)
@@ -36,17 +48,102 @@ def cacheable(query: str, operation_name: str | None) -> bool:
     return all(isinstance(s, FieldNode) and s.name.value in CACHEABLE_FIELDS for s in selections)
 
 
-def response_key(
-    *,
-    query: str,
-    operation_name: str | None,
-    variables: object,
-    price_class: str,
-    version: int,
-) -> str:
-    digest = hashlib.sha256()
-    for part in (query, operation_name or "", price_class, str(version)):
-        digest.update(part.encode())
-        digest.update(b"\0")
-    digest.update(orjson.dumps(variables, option=orjson.OPT_SORT_KEYS))
-    return f"gql:{digest.hexdigest()}"
+def _body_is_cacheable(body: bytes) -> bool:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    if not isinstance(data, dict) or not isinstance(data.get("query"), str):
+        return False
+    operation = data.get("operationName")
+    return cacheable(data["query"], operation if isinstance(operation, str) else None)
+
+
+class ResponseCacheMiddleware:
+    def __init__(
+        self, app: ASGIApp, *, cache: Cache, credentials: CredentialCache, secret: str, ttl: int
+    ) -> None:
+        self.app = app
+        self.cache = cache
+        self.credentials = credentials
+        self.secret = secret
+        self.ttl = ttl
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        key = await self._key(scope, body)
+        if key is not None:
+            cached = await self.cache.get(key)
+            if cached is not None:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [_JSON, (b"content-length", str(len(cached)).encode())],
+                    }
+                )
+                await send({"type": "http.response.body", "body": cached})
+                return
+        replay = _replay(body)
+        if key is None:
+            await self.app(scope, replay, send)
+            return
+        captured: dict[str, Any] = {"status": 0, "body": b""}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+            elif message["type"] == "http.response.body":
+                captured["body"] += message.get("body", b"")
+            await send(message)
+
+        await self.app(scope, replay, capture)
+        answer: bytes = captured["body"]
+        if captured["status"] == 200 and b'"errors"' not in answer:
+            await self.cache.set(key, answer, expire=self.ttl)
+
+    async def _key(self, scope: Scope, body: bytes) -> str | None:
+        headers = dict(scope["headers"])
+        if headers.get(b"content-type", b"").split(b";")[0] != b"application/json":
+            return None
+        scheme, _, credential = headers.get(b"authorization", b"").decode().partition(" ")
+        if scheme.lower() != "bearer" or not credential or not _body_is_cacheable(body):
+            return None
+        state = scope["state"]
+        try:
+            principal = await self.credentials.resolve(
+                state["database"].session, credential.strip(), secret=self.secret, now=utcnow()
+            )
+        except Unauthenticated:
+            return None  # the view answers 401; never from the cache
+        catalog = state["catalog"]
+        program = principal.program_id or await catalog.first_program(principal.partner_id)
+        digest = hashlib.sha256(body)
+        digest.update(str(await catalog.price_class_id(program)).encode())
+        digest.update(str(await catalog.version()).encode())
+        return f"gql:{digest.hexdigest()}"
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

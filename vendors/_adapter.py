@@ -3,8 +3,9 @@ and the parts of `VendorAdapter` that do not depend on the vendor."""
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
@@ -19,7 +20,12 @@ from vendors.errors import AmbiguousOutcome, PermanentVendorError, TransientVend
 __all__ = ["HttpAdapter", "WireModel"]
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 ConfigT = TypeVar("ConfigT", bound=VendorConfig)
+
+# Calls of one catalog fetch in flight at once (detail pages); the vendor's rate limiter still
+# paces them, this only keeps a slow vendor from serialising its detail pages.
+FETCH_CONCURRENCY = 8
 
 
 class WireModel(BaseModel):
@@ -95,6 +101,22 @@ class HttpAdapter(ABC, Generic[ConfigT]):
                 AmbiguousOutcome if creates else TransientVendorError
             )
             raise error(self.name, what, status_code=response.status_code, body=body) from exc
+
+    async def fetch_each(self, calls: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
+        """Every call's result in order, at most `FETCH_CONCURRENCY` in flight; the first
+        failure cancels the rest and is raised."""
+        slots = asyncio.Semaphore(FETCH_CONCURRENCY)
+
+        async def one(call: Callable[[], Awaitable[T]]) -> T:
+            async with slots:
+                return await call()
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(one(call)) for call in calls]
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        return [task.result() for task in tasks]
 
     def cannot_cancel(self, why: str) -> PermanentVendorError:
         return PermanentVendorError(self.name, f"cannot cancel: {why}", vendor_code="cancel")

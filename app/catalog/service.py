@@ -18,7 +18,7 @@ from app.background import run_until_exit
 from app.catalog.listing import RewardFilter, count_rewards
 from app.catalog.models import CatalogState, PriceClass, VendorStatus
 from app.catalog.prices import price_class_for, reprice
-from app.catalog.refresh import CatalogRefresher
+from app.catalog.refresh import CatalogRefresher, Progress, VendorRefresh
 from app.catalog.snapshot import bump_version
 from app.db import Database
 from app.log import get_logger
@@ -69,6 +69,9 @@ class CatalogService:
         checked, version = self._version
         if time.monotonic() - checked < VERSION_TTL:
             return version
+        # Requests arriving while this one reads keep the version they had: one read, not a
+        # stampede of them, each time the second runs out.
+        self._version = (time.monotonic(), version)
         async with self.database.session() as session:
             state = await session.get(CatalogState, 1)
         self._version = (time.monotonic(), state.version if state else 0)
@@ -122,10 +125,12 @@ class CatalogService:
         self._classes[program_id] = (time.monotonic(), price_class.id)
         return price_class.id
 
-    async def refresh(self, names: list[str] | None = None) -> list[object]:
-        results = await self.refresher.refresh(names)
+    async def refresh(
+        self, names: list[str] | None = None, *, progress: Progress | None = None
+    ) -> list[VendorRefresh]:
+        results = await self.refresher.refresh(names, progress=progress)
         self.forget_version()
-        return list(results)
+        return results
 
     async def health(self) -> list[VendorHealthRow]:
         async with self.database.session() as session:

@@ -36,7 +36,7 @@ async def snapshot(database: Database, settings: Settings) -> None:
         sandbox_rate_limits=False,
     ) as services:
         results = await services.catalog.refresh()
-    assert all(result.ok for result in results)  # type: ignore[attr-defined]
+    assert all(result.ok for result in results)
 
 
 async def gql(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, ClassVar
 
 import httpx
@@ -91,26 +92,34 @@ class PrintfulAdapter(HttpAdapter[PrintfulConfig]):
             offset += len(page.result)
             if not page.result or page.paging is None or offset >= page.paging.total:
                 break
+        stores = await self.fetch_each(
+            [partial(self._store_product, summary.id) for summary in summaries]
+        )
+        eligible = [
+            (store, variant, variant.product.product_id)
+            for store in stores
+            for variant in store.sync_variants
+            if variant.product is not None and variant.availability_status in (None, "active")
+        ]
+        product_ids = list(dict.fromkeys(product_id for _, _, product_id in eligible))
+        details = await self.fetch_each(
+            [partial(self._catalog_product, product_id) for product_id in product_ids]
+        )
+        catalog = dict(zip(product_ids, details, strict=True))
         products = []
-        catalog: dict[int, models.CatalogProduct] = {}
-        for summary in summaries:
-            store = self.parse(
-                await self.http.request("GET", f"/store/products/{summary.id}", idempotent=True),
-                models.StoreProductEnvelope,
-            ).result
-            for variant in store.sync_variants:
-                if variant.product is None or variant.availability_status not in (None, "active"):
-                    continue
-                product_id = variant.product.product_id
-                if product_id not in catalog:
-                    catalog[product_id] = self.parse(
-                        await self.http.request("GET", f"/products/{product_id}", idempotent=True),
-                        models.CatalogProductEnvelope,
-                    ).result
-                product = self._product(store, variant, catalog[product_id])
-                if product is not None:
-                    products.append(product)
+        for store, variant, product_id in eligible:
+            product = self._product(store, variant, catalog[product_id])
+            if product is not None:
+                products.append(product)
         return products
+
+    async def _store_product(self, product_id: int) -> models.StoreProduct:
+        response = await self.http.request("GET", f"/store/products/{product_id}", idempotent=True)
+        return self.parse(response, models.StoreProductEnvelope).result
+
+    async def _catalog_product(self, product_id: int) -> models.CatalogProduct:
+        response = await self.http.request("GET", f"/products/{product_id}", idempotent=True)
+        return self.parse(response, models.CatalogProductEnvelope).result
 
     async def place_order(self, request: OrderRequest) -> OrderResult:
         return await self.commit(request, await self.prepare(request))
