@@ -227,11 +227,14 @@ async def insert_ignoring_conflicts(
 ) -> None:
     """``INSERT … ON CONFLICT DO NOTHING``: rows a concurrent writer inserted first are kept.
 
-    The portable way to "create unless it exists" without a check-then-insert race.
+    The portable way to "create unless it exists" without a check-then-insert race. Any number
+    of rows: one statement executed for many parameter sets, which the driver batches within
+    the database's limit on bound values (a multi-row ``VALUES`` would be compiled afresh for
+    every batch and, past that limit, refused).
     """
     if not rows:
         return
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     table = model.__table__  # type: ignore[attr-defined]
-    await session.exec(insert(table).values(rows).on_conflict_do_nothing())
+    await session.exec(insert(table).on_conflict_do_nothing(), params=rows)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,23 +25,26 @@ import httpx
 from app import migrations
 from app._types import utcnow
 from app.partners.demo import DemoSeed, seed_demo
-from app.runtime import open_services
+from app.runtime import Services, open_services
 from app.settings import Settings, load_settings
 from vendors.registry import VENDORS
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PAGE_QUERY = """query Catalog($first: Int, $after: String) {
-  rewards(first: $first, after: $after) {
-    totalCount
+# Every field of the CONTRACT's `Reward` and `RewardOption`.
+PAGE_FIELDS = """totalCount
     pageInfo { hasNextPage endCursor }
     edges { cursor node {
       id kind name brand description imageUrl countries currency minPoints available
       options { id faceValue { amount currency } minValue { amount currency }
                 maxValue { amount currency } points minPoints }
-    } }
-  }
-}"""
+    } }"""
+
+PAGE_QUERY = f"""query Catalog($first: Int, $after: String) {{
+  rewards(first: $first, after: $after) {{
+    {PAGE_FIELDS}
+  }}
+}}"""
 
 
 @dataclass
@@ -77,8 +80,17 @@ def settings_for(env: dict[str, str]) -> Settings:
         os.environ.update(saved)
 
 
-async def prepare(directory: Path, **extra: str) -> Prepared:
-    """A migrated database with the demo partner and every vendor's catalog."""
+Filler = Callable[[Services], Awaitable[None]]
+
+
+async def refresh_every_vendor(services: Services) -> None:
+    results = await services.catalog.refresh()
+    assert all(r.ok for r in results), results
+
+
+async def prepare(directory: Path, fill: Filler = refresh_every_vendor, **extra: str) -> Prepared:
+    """A migrated database with the demo partner and a catalog (by default every sandbox's),
+    priced in the demo program."""
     env = bench_env(directory, **extra)
     settings = settings_for(env)
     async with open_services(settings, sandbox_rate_limits=False) as services:
@@ -89,9 +101,8 @@ async def prepare(directory: Path, **extra: str) -> Prepared:
             now=utcnow(),
             token_lifetime=timedelta(hours=12),
         )
-        results = await services.catalog.refresh()
-        assert all(r.ok for r in results), results
         await services.catalog.price_class_id(demo.program_id)
+        await fill(services)
     return Prepared(directory, env, demo)
 
 
@@ -110,9 +121,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Served:
+    url: str
+    pid: int
+
+    def peak_rss_mb(self) -> float:
+        """The server process's peak resident memory so far (Linux ``VmHWM``)."""
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        kilobytes = int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)[1])  # type: ignore[index]
+        return kilobytes / 1024
+
+
 @contextmanager
-def server(factory: str, env: dict[str, str]) -> Iterator[str]:
-    """``bench._apps:<factory>`` under uvicorn (one worker) in a subprocess; its base URL."""
+def server(factory: str, env: dict[str, str]) -> Iterator[Served]:
+    """``bench._apps:<factory>`` under uvicorn (one worker) in a subprocess."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -143,7 +166,7 @@ def server(factory: str, env: dict[str, str]) -> Iterator[str]:
                 time.sleep(0.1)
         else:
             raise RuntimeError(f"{factory} did not start")
-        yield url
+        yield Served(url, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=15)

@@ -32,24 +32,24 @@ def main() -> None:
         body = json.dumps({"query": PAGE_QUERY, "variables": {"first": 20}}).encode()
         run = {"seconds": args.seconds, "connections": args.connections}
 
-        with server("gateway", prepared.env) as url:
-            answer = post(url, body, headers)
+        with server("gateway", prepared.env) as served:
+            answer = post(served.url, body, headers)
             answer.raise_for_status()
             assert len(answer.json()["data"]["rewards"]["edges"]) == 20, answer.text
-            hot = load(url, body, headers, **run)
+            hot = load(served.url, body, headers, **run)
         page = directory / "page.json"
         page.write_bytes(answer.content)
-        with server("plain", {**prepared.env, "BENCH_BODY_FILE": str(page)}) as url:
-            assert post(url, body, headers).content == answer.content
-            plain = load(url, body, headers, **run)
+        with server("plain", {**prepared.env, "BENCH_BODY_FILE": str(page)}) as served:
+            assert post(served.url, body, headers).content == answer.content
+            plain = load(served.url, body, headers, **run)
 
         uncached = {**prepared.env, "REWARDGATE_RESPONSE_CACHE_URL": "off"}
-        with server("gateway", uncached) as url:
-            assert post(url, body, headers).content == answer.content
-            cold = load(url, body, headers, **run)
-        with server("stock", uncached) as url:
-            assert post(url, body, headers).json() == answer.json()
-            stock = load(url, body, headers, **run)
+        with server("gateway", uncached) as served:
+            assert post(served.url, body, headers).content == answer.content
+            cold = load(served.url, body, headers, **run)
+        with server("stock", uncached) as served:
+            assert post(served.url, body, headers).json() == answer.json()
+            stock = load(served.url, body, headers, **run)
 
     print(
         f"20-reward page, {len(answer.content)} bytes, {args.connections} connections, "

@@ -90,10 +90,12 @@ def _conditions(price_class_id: uuid.UUID, wanted: RewardFilter) -> list[ColumnE
 def _sort_key(sort: RewardSort, search: str | None) -> tuple[list[Any], bool]:
     """The columns a sort orders by (the reward id last, to break ties) and whether it is
     descending."""
+    # Points orders break ties on reward_price.reward_id (equal to reward.id by the join) so the
+    # whole key comes from one index: (price_class_id, min_points, reward_id).
     if sort is RewardSort.POINTS_ASC:
-        return [col(RewardPrice.min_points), col(Reward.id)], False
+        return [col(RewardPrice.min_points), col(RewardPrice.reward_id)], False
     if sort is RewardSort.POINTS_DESC:
-        return [col(RewardPrice.min_points), col(Reward.id)], True
+        return [col(RewardPrice.min_points), col(RewardPrice.reward_id)], True
     if sort is RewardSort.NAME_ASC or not search:
         return [col(Reward.name_key), col(Reward.id)], False
     prefix = f"{_escape(search.lower())}%"

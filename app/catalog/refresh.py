@@ -110,7 +110,7 @@ class CatalogRefresher:
             await self._record(result)
             _logger.warning("catalog.refresh_failed", vendor=name, error=error)
             return result
-        await self._store(name, products)
+        await self.store(name, products)
         result = VendorRefresh(
             name, True, len(products), time.monotonic() - started, _calls(adapter) - calls_before
         )
@@ -120,7 +120,8 @@ class CatalogRefresher:
         )
         return result
 
-    async def _store(self, name: str, products: Sequence[Product]) -> None:
+    async def store(self, name: str, products: Sequence[Product]) -> None:
+        """Make ``name``'s part of the snapshot what ``products`` say, priced in every class."""
         now = utcnow()
         try:
             rates = await self.rates.current(now)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from functools import partial
 from typing import Any
 
 import pytest
@@ -9,7 +10,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import Database, WriteConflictError, is_write_conflict
+from app.catalog.models import VendorStatus
+from app.db import (
+    Database,
+    WriteConflictError,
+    insert_ignoring_conflicts,
+    is_write_conflict,
+)
 from app.settings import Settings
 
 
@@ -79,6 +86,33 @@ async def test_write_commits_the_unit_of_work(database: Database) -> None:
     await _create_counter(database)
     await database.write(_increment)
     assert await _counter(database) == 1
+
+
+@pytest.mark.asyncio
+async def test_insert_ignoring_conflicts_takes_more_rows_than_one_statement_can_bind(
+    database: Database,
+) -> None:
+    def rows(numbers: range, products: int) -> list[dict[str, Any]]:
+        return [
+            {"vendor": f"v{n}", "consecutive_failures": 0, "products": products,
+             "calls_last_refresh": 0}
+            for n in numbers
+        ]  # fmt: skip
+
+    # 280,000 values: more than SQLite (32,766 by default, 250,000 in Debian builds) or asyncpg
+    # (32,767) bind in one statement.
+    first = rows(range(70_000), products=1)
+    second = rows(range(60_000, 75_000), products=2)
+    for batch in (first, second):
+        await database.write(partial(insert_ignoring_conflicts, model=VendorStatus, rows=batch))
+
+    async with database.session() as session:
+        counts = await session.exec(
+            text("SELECT products, COUNT(*) FROM vendor_status GROUP BY products ORDER BY 1")  # type: ignore[call-overload]
+        )
+        assert [tuple(row) for row in counts] == [(1, 70_000), (2, 5_000)], (
+            "every row stored once; rows already there kept as they were"
+        )
 
 
 @pytest.mark.asyncio
