@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import delete
+from sqlalchemy import select as select_columns
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,7 +30,45 @@ __all__ = ["offer_cost", "price_class_for", "reprice"]
 _CHUNK = 500
 
 
-def offer_cost(offer: Offer, face_value: Decimal) -> Money:
+class CostTerms(Protocol):
+    """What an offer's price depends on (an `Offer` row, or `OfferTerms` read for pricing)."""
+
+    @property
+    def cost_amount(self) -> Decimal | None: ...
+    @property
+    def cost_currency(self) -> str: ...
+    @property
+    def cost_rate(self) -> Decimal | None: ...
+    @property
+    def fee_percent(self) -> Decimal | None: ...
+    @property
+    def fee_fixed(self) -> Decimal | None: ...
+    @property
+    def min_value(self) -> Decimal | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OfferTerms:
+    """An offer as pricing reads it: a plain row, not an ORM object (a reprice reads many)."""
+
+    id: uuid.UUID
+    option_id: uuid.UUID
+    cost_amount: Decimal | None
+    cost_currency: str
+    cost_rate: Decimal | None
+    fee_percent: Decimal | None
+    fee_fixed: Decimal | None
+    min_value: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class _OptionTerms:
+    id: uuid.UUID
+    reward_id: uuid.UUID
+    face_value: Decimal | None
+
+
+def offer_cost(offer: CostTerms, face_value: Decimal) -> Money:
     """What the vendor charges for ``face_value`` through this offer."""
     if offer.cost_amount is not None:
         return Money(offer.cost_amount, offer.cost_currency)
@@ -40,7 +81,7 @@ def offer_cost(offer: Offer, face_value: Decimal) -> Money:
     return rule.cost_of(face_value)
 
 
-def lowest_value(offer: Offer, option: RewardOption) -> Decimal | None:
+def lowest_value(offer: CostTerms, option: _OptionTerms) -> Decimal | None:
     """The face value an offer's price is quoted at for listing: a fixed option's value, or the
     least a range offer delivers."""
     if option.face_value is not None:
@@ -88,11 +129,31 @@ async def reprice(
     ids = list(reward_ids)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        options = (
-            await session.exec(select(RewardOption).where(col(RewardOption.reward_id).in_(chunk)))
-        ).all()
-        offers = (await session.exec(select(Offer).where(col(Offer.reward_id).in_(chunk)))).all()
-        by_option: dict[uuid.UUID, list[Offer]] = {}
+        connection = await session.connection()
+        options = [
+            _OptionTerms(*row)
+            for row in await connection.execute(
+                select_columns(
+                    col(RewardOption.id), col(RewardOption.reward_id), col(RewardOption.face_value)
+                ).where(col(RewardOption.reward_id).in_(chunk))
+            )
+        ]
+        offers = [
+            OfferTerms(*row)
+            for row in await connection.execute(
+                select_columns(
+                    col(Offer.id),
+                    col(Offer.option_id),
+                    col(Offer.cost_amount),
+                    col(Offer.cost_currency),
+                    col(Offer.cost_rate),
+                    col(Offer.fee_percent),
+                    col(Offer.fee_fixed),
+                    col(Offer.min_value),
+                ).where(col(Offer.reward_id).in_(chunk))
+            )
+        ]
+        by_option: dict[uuid.UUID, list[OfferTerms]] = {}
         for offer in offers:
             by_option.setdefault(offer.option_id, []).append(offer)
         option_ids = [option.id for option in options]
@@ -126,8 +187,8 @@ async def reprice(
 
 def _price_options(
     price_class: PriceClass,
-    options: Sequence[RewardOption],
-    by_option: dict[uuid.UUID, list[Offer]],
+    options: Sequence[_OptionTerms],
+    by_option: dict[uuid.UUID, list[OfferTerms]],
     rates: RateTable,
 ) -> tuple[list[dict[str, object]], dict[uuid.UUID, int]]:
     rows: list[dict[str, object]] = []

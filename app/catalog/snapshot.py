@@ -115,24 +115,28 @@ def _value_key(value: Decimal) -> str:
 async def store_vendor_catalog(
     session: AsyncSession, vendor: str, products: Sequence[Product], *, now: datetime
 ) -> set[uuid.UUID]:
-    """Make the snapshot say what ``products`` say for ``vendor``; the rewards it changed."""
-    by_key: dict[str, Product] = {}
-    offers: list[_OfferRow] = []
+    """Make the snapshot say what ``products`` say for ``vendor``; the rewards it changed.
+
+    Works through the catalog `_CHUNK` rewards at a time, so memory stays flat however many
+    products the vendor lists.
+    """
+    grouped: dict[str, list[Product]] = {}
     for product in products:
-        by_key.setdefault(reward_key(product), product)
-        offers.extend(_offer_rows(product))
-    rewards = await _upsert_rewards(session, by_key, now)
-    options = await _upsert_options(session, offers, rewards)
-    seen = await _upsert_offers(session, offers, rewards, options, now)
-    existing = (
-        await session.exec(select(Offer.id, Offer.reward_id).where(Offer.vendor == vendor))
-    ).all()
-    gone = [offer_id for offer_id, _ in existing if offer_id not in seen]
-    touched = {reward_id for _, reward_id in existing} | set(rewards.values())
-    if gone:
-        for chunk in _chunks(gone):
-            await session.exec(delete(OptionPrice).where(col(OptionPrice.offer_id).in_(chunk)))
-            await session.exec(delete(Offer).where(col(Offer.id).in_(chunk)))
+        grouped.setdefault(reward_key(product), []).append(product)
+    touched: set[uuid.UUID] = set()
+    seen: set[uuid.UUID] = set()
+    for keys in _chunks(grouped):
+        offers = [row for key in keys for product in grouped[key] for row in _offer_rows(product)]
+        rewards = await _upsert_rewards(session, {key: grouped[key][0] for key in keys}, now)
+        options = await _upsert_options(session, offers, rewards)
+        seen |= await _upsert_offers(session, vendor, offers, rewards, options, now)
+        touched |= set(rewards.values())
+    listed = await session.exec(select(Offer.id, Offer.reward_id).where(Offer.vendor == vendor))
+    gone = [(offer_id, reward_id) for offer_id, reward_id in listed if offer_id not in seen]
+    touched |= {reward_id for _, reward_id in gone}
+    for chunk in _chunks([offer_id for offer_id, _ in gone]):
+        await session.exec(delete(OptionPrice).where(col(OptionPrice.offer_id).in_(chunk)))
+        await session.exec(delete(Offer).where(col(Offer.id).in_(chunk)))
     await _settle_rewards(session, touched, now)
     return touched
 
@@ -152,24 +156,42 @@ async def bump_version(session: AsyncSession, *, now: datetime) -> None:
 async def _upsert_rewards(
     session: AsyncSession, by_key: dict[str, Product], now: datetime
 ) -> dict[str, uuid.UUID]:
-    keys = list(by_key)
     await insert_ignoring_conflicts(
         session,
         Reward,
         [_new_reward(key, product, now) for key, product in by_key.items()],
     )
-    rows: list[Reward] = []
-    for chunk in _chunks(keys):
-        rows.extend((await session.exec(select(Reward).where(col(Reward.key).in_(chunk)))).all())
-    for reward in rows:
-        product = by_key[reward.key]
-        description = reward.description or product.description
-        image = reward.image_url or product.image_url
-        if (description, image) != (reward.description, reward.image_url):
-            reward.description, reward.image_url = description, image
-            reward.search_text = _search_text(reward.name, reward.brand, description)
-            reward.updated_at = now
-    return {reward.key: reward.id for reward in rows}
+    rows = await session.exec(
+        select(Reward.id, Reward.key, Reward.description, Reward.image_url).where(
+            col(Reward.key).in_(list(by_key))
+        )
+    )
+    ids: dict[str, uuid.UUID] = {}
+    filled: dict[uuid.UUID, tuple[str | None, str | None]] = {}
+    for reward_id, key, description, image in rows:
+        ids[key] = reward_id
+        product = by_key[key]
+        more = (description or product.description, image or product.image_url)
+        if more != (description, image):
+            filled[reward_id] = more
+    changes: list[dict[str, Any]] = []
+    if filled:
+        names = await session.exec(
+            select(Reward.id, Reward.name, Reward.brand).where(col(Reward.id).in_(list(filled)))
+        )
+        for reward_id, name, brand in names:
+            description, image = filled[reward_id]
+            changes.append(
+                {
+                    "id": reward_id,
+                    "description": description,
+                    "image_url": image,
+                    "search_text": _search_text(name, brand, description),
+                    "updated_at": now,
+                }
+            )
+    await _update_by_id(session, Reward, changes)
+    return ids
 
 
 def _new_reward(key: str, product: Product, now: datetime) -> dict[str, Any]:
@@ -228,41 +250,37 @@ async def _upsert_options(
 
 async def _upsert_offers(
     session: AsyncSession,
+    vendor: str,
     offers: list[_OfferRow],
     rewards: dict[str, uuid.UUID],
     options: dict[tuple[uuid.UUID, str], uuid.UUID],
     now: datetime,
 ) -> set[uuid.UUID]:
-    rows = []
-    for offer in offers:
-        reward_id = rewards[offer.reward_key]
-        rows.append(
-            {
-                "option_id": options[(reward_id, offer.value_key)],
-                "reward_id": reward_id,
-                "updated_at": now,
-                **offer.fields,
-            }
+    """Insert new offers and update changed ones of ``rewards``; the ids of all of them."""
+    listed = await session.exec(
+        select(Offer).where(
+            Offer.vendor == vendor, col(Offer.reward_id).in_(list(rewards.values()))
         )
-    if not rows:
-        return set()
-    vendor = rows[0]["vendor"]
-    current = {
-        (o.vendor_product_id, o.option_id): o
-        for o in (await session.exec(select(Offer).where(Offer.vendor == vendor))).all()
-    }
+    )
+    current = {(o.vendor_product_id, o.option_id): o for o in listed}
     new = []
     seen: set[uuid.UUID] = set()
-    for row in rows:
+    for offer in offers:
+        reward_id = rewards[offer.reward_key]
+        row: dict[str, Any] = {
+            "option_id": options[(reward_id, offer.value_key)],
+            "reward_id": reward_id,
+        }
+        row |= offer.fields
         existing = current.get((row["vendor_product_id"], row["option_id"]))
         if existing is None:
-            row["id"] = uuid.uuid4()
+            row |= {"id": uuid.uuid4(), "updated_at": now}
             new.append(row)
             seen.add(row["id"])
             continue
         seen.add(existing.id)
         for field, value in row.items():
-            if field != "updated_at" and getattr(existing, field) != value:
+            if getattr(existing, field) != value:
                 setattr(existing, field, value)
                 existing.updated_at = now
     await insert_ignoring_conflicts(session, Offer, _complete(new))
@@ -287,42 +305,68 @@ def _complete(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def _settle_rewards(session: AsyncSession, reward_ids: set[uuid.UUID], now: datetime) -> None:
     """Rewards whose offers changed: drop options no offer delivers, widen ranges to what the
     offers deliver, recompute countries and availability."""
-    for chunk in _chunks(list(reward_ids)):
-        offers = (await session.exec(select(Offer).where(col(Offer.reward_id).in_(chunk)))).all()
+    for chunk in _chunks(reward_ids):
         options = (
-            await session.exec(select(RewardOption).where(col(RewardOption.reward_id).in_(chunk)))
+            await session.exec(
+                select(RewardOption.id, RewardOption.reward_id, RewardOption.value_key).where(
+                    col(RewardOption.reward_id).in_(chunk)
+                )
+            )
         ).all()
-        rewards = (await session.exec(select(Reward).where(col(Reward.id).in_(chunk)))).all()
-        by_option: dict[uuid.UUID, list[Offer]] = {}
-        by_reward: dict[uuid.UUID, list[Offer]] = {}
-        for offer in offers:
-            by_option.setdefault(offer.option_id, []).append(offer)
-            by_reward.setdefault(offer.reward_id, []).append(offer)
-        orphans = [option.id for option in options if option.id not in by_option]
+        offers = await session.exec(
+            select(
+                Offer.option_id, Offer.countries, col(Offer.min_value), col(Offer.max_value)
+            ).where(col(Offer.reward_id).in_(chunk))
+        )
+        reward_of = {option_id: reward_id for option_id, reward_id, _ in options}
+        by_option: dict[uuid.UUID, list[tuple[Decimal | None, Decimal | None]]] = {}
+        by_reward: dict[uuid.UUID, list[str]] = {}
+        for option_id, countries, min_value, max_value in offers:
+            by_option.setdefault(option_id, []).append((min_value, max_value))
+            by_reward.setdefault(reward_of[option_id], []).append(countries)
+        orphans = [option_id for option_id, _, _ in options if option_id not in by_option]
         if orphans:
             await session.exec(delete(OptionPrice).where(col(OptionPrice.option_id).in_(orphans)))
             await session.exec(delete(RewardOption).where(col(RewardOption.id).in_(orphans)))
-        for option in options:
-            served = by_option.get(option.id)
-            if served and option.value_key == RANGE:
-                option.min_value = min(o.min_value for o in served if o.min_value is not None)
-                option.max_value = max(o.max_value for o in served if o.max_value is not None)
+        await _update_by_id(
+            session,
+            RewardOption,
+            [
+                {
+                    "id": option_id,
+                    "min_value": min(low for low, _ in spans if low is not None),
+                    "max_value": max(high for _, high in spans if high is not None),
+                }
+                for option_id, _, value_key in options
+                if value_key == RANGE and (spans := by_option.get(option_id))
+            ],
+        )
         await session.exec(delete(RewardCountry).where(col(RewardCountry.reward_id).in_(chunk)))
-        countries: list[dict[str, object]] = []
-        for reward in rewards:
-            mine = by_reward.get(reward.id, [])
-            reward.available = bool(mine)
-            everywhere = any(not offer.countries for offer in mine)
-            codes = (
-                set()
-                if everywhere
-                else {code for offer in mine for code in offer.countries.split(",") if code}
+        changes: list[dict[str, Any]] = []
+        listed_in: list[dict[str, object]] = []
+        for reward_id in chunk:
+            listed = by_reward.get(reward_id, [])
+            everywhere = any(not codes for codes in listed)
+            codes = set() if everywhere else {c for codes in listed for c in codes.split(",") if c}
+            changes.append(
+                {
+                    "id": reward_id,
+                    "available": bool(listed),
+                    "countries": ",".join(sorted(codes)),
+                    "updated_at": now,
+                }
             )
-            reward.countries = ",".join(sorted(codes))
-            reward.updated_at = now
-            countries.extend({"reward_id": reward.id, "country": code} for code in sorted(codes))
-        await insert_ignoring_conflicts(session, RewardCountry, countries)
-    await session.flush()
+            listed_in.extend({"reward_id": reward_id, "country": code} for code in sorted(codes))
+        await _update_by_id(session, Reward, changes)
+        await insert_ignoring_conflicts(session, RewardCountry, listed_in)
+
+
+async def _update_by_id(
+    session: AsyncSession, model: type[Reward] | type[RewardOption], rows: list[dict[str, Any]]
+) -> None:
+    """Each row's values written to the row with its ``id`` (one statement, many rows)."""
+    if rows:
+        await session.exec(update(model), params=rows)
 
 
 def _chunks(items: Sequence[Any] | Iterable[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
