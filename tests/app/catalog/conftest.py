@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest_asyncio
+from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.catalog.models import PriceClass
@@ -35,6 +36,14 @@ class Catalog:
 
     async def price_class(self, program: Program) -> PriceClass:
         return await self.database.write(lambda session: price_class_for(session, program))
+
+    async def count(self, model: type, *where: object) -> int:
+        """Rows of ``model`` matching every condition in ``where``."""
+        async with self.database.session() as session:
+            statement = select(func.count()).select_from(model)
+            for condition in where:
+                statement = statement.where(condition)  # type: ignore[arg-type]
+            return int((await session.exec(statement)).one())
 
 
 async def _program(session: AsyncSession, currency: str, point_value: str, markup: str) -> Program:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from app.catalog.models import (
     CatalogState,
@@ -23,14 +23,6 @@ pytestmark = pytest.mark.asyncio
 async def _reward(catalog: Catalog, key: str) -> Reward:
     async with catalog.database.session() as session:
         return (await session.exec(select(Reward).where(Reward.key == key))).one()
-
-
-async def _count(catalog: Catalog, model: type, *where: object) -> int:
-    async with catalog.database.session() as session:
-        statement = select(func.count()).select_from(model)
-        for condition in where:
-            statement = statement.where(condition)  # type: ignore[arg-type]
-        return int((await session.exec(statement)).one())
 
 
 async def _version(catalog: Catalog) -> int:
@@ -62,8 +54,8 @@ async def test_a_refresh_builds_one_reward_per_brand_and_currency(catalog: Catal
         ).all()
     assert vendors == {"tango", "tremendous"}
     assert sorted(options, key=Decimal) == ["10", "25", "50", "100"]
-    assert await _count(catalog, Reward) >= 150
-    assert await _count(catalog, RewardPrice) == 2 * await _count(catalog, Reward)
+    assert await catalog.count(Reward) >= 150
+    assert await catalog.count(RewardPrice) == 2 * await catalog.count(Reward)
 
 
 async def test_prices_follow_each_programs_terms(catalog: Catalog) -> None:
@@ -92,12 +84,12 @@ async def test_prices_follow_each_programs_terms(catalog: Catalog) -> None:
 
 async def test_an_outage_keeps_the_last_good_snapshot(catalog: Catalog) -> None:
     await catalog.refresher.refresh()
-    offers = await _count(catalog, Offer, col(Offer.vendor) == "tango")
+    offers = await catalog.count(Offer, col(Offer.vendor) == "tango")
     assert catalog.vendors.sandboxes is not None
     catalog.vendors.sandboxes["tango"].set_faults(error_rate=1.0)
     [result] = await catalog.refresher.refresh(["tango"])
     assert not result.ok
-    assert await _count(catalog, Offer, col(Offer.vendor) == "tango") == offers
+    assert await catalog.count(Offer, col(Offer.vendor) == "tango") == offers
     async with catalog.database.session() as session:
         status = await session.get(VendorStatus, "tango")
     assert status is not None
@@ -116,8 +108,8 @@ async def test_disappeared_products_leave_on_the_next_good_refresh(catalog: Cata
     await catalog.refresher.refresh(["printful"])
     gone = await _reward(catalog, "MERCHANDISE:printful:1001")
     assert not gone.available, "no offer left: never shown as available"
-    assert await _count(catalog, Offer, col(Offer.reward_id) == gone.id) == 0
-    assert await _count(catalog, RewardPrice, col(RewardPrice.reward_id) == gone.id) == 0
+    assert await catalog.count(Offer, col(Offer.reward_id) == gone.id) == 0
+    assert await catalog.count(RewardPrice, col(RewardPrice.reward_id) == gone.id) == 0
     assert await _version(catalog) > before
 
 

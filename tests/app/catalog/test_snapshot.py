@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from app.catalog.models import Offer, OptionPrice, Reward, RewardCountry, RewardOption, RewardPrice
 from app.catalog.snapshot import _CHUNK
@@ -43,14 +43,6 @@ def gift_card(
     )
 
 
-async def _count(catalog: Catalog, model: type, *where: object) -> int:
-    async with catalog.database.session() as session:
-        statement = select(func.count()).select_from(model)
-        for condition in where:
-            statement = statement.where(condition)  # type: ignore[arg-type]
-        return int((await session.exec(statement)).one())
-
-
 async def _offer_ids(catalog: Catalog) -> set[object]:
     async with catalog.database.session() as session:
         return set((await session.exec(select(Offer.id))).all())
@@ -60,13 +52,13 @@ async def test_a_catalog_larger_than_one_chunk_is_stored_whole(catalog: Catalog)
     await catalog.refresher.store("tango", [gift_card(n) for n in range(MORE_THAN_TWO_CHUNKS)])
 
     available = col(Reward.available).is_(True)
-    assert await _count(catalog, Reward, available) == MORE_THAN_TWO_CHUNKS
-    assert await _count(catalog, RewardOption) == 2 * MORE_THAN_TWO_CHUNKS
-    assert await _count(catalog, Offer) == 2 * MORE_THAN_TWO_CHUNKS
-    assert await _count(catalog, RewardCountry) == MORE_THAN_TWO_CHUNKS
+    assert await catalog.count(Reward, available) == MORE_THAN_TWO_CHUNKS
+    assert await catalog.count(RewardOption) == 2 * MORE_THAN_TWO_CHUNKS
+    assert await catalog.count(Offer) == 2 * MORE_THAN_TWO_CHUNKS
+    assert await catalog.count(RewardCountry) == MORE_THAN_TWO_CHUNKS
     classes = 2  # the fixture's USD and EUR programs
-    assert await _count(catalog, RewardPrice) == classes * MORE_THAN_TWO_CHUNKS
-    assert await _count(catalog, OptionPrice) == classes * 2 * MORE_THAN_TWO_CHUNKS
+    assert await catalog.count(RewardPrice) == classes * MORE_THAN_TWO_CHUNKS
+    assert await catalog.count(OptionPrice) == classes * 2 * MORE_THAN_TWO_CHUNKS
 
 
 async def test_storing_the_same_catalog_again_keeps_every_row(catalog: Catalog) -> None:
@@ -77,7 +69,7 @@ async def test_storing_the_same_catalog_again_keeps_every_row(catalog: Catalog) 
     await catalog.refresher.store("tango", products)
 
     assert await _offer_ids(catalog) == offers
-    assert await _count(catalog, RewardOption) == 2 * MORE_THAN_TWO_CHUNKS
+    assert await catalog.count(RewardOption) == 2 * MORE_THAN_TWO_CHUNKS
 
 
 async def test_a_shorter_catalog_retires_the_rest(catalog: Catalog) -> None:
@@ -86,13 +78,13 @@ async def test_a_shorter_catalog_retires_the_rest(catalog: Catalog) -> None:
 
     await catalog.refresher.store("tango", [gift_card(n) for n in range(kept)])
 
-    assert await _count(catalog, Reward, col(Reward.available).is_(True)) == kept
-    assert await _count(catalog, Reward, col(Reward.available).is_(False)) == (
+    assert await catalog.count(Reward, col(Reward.available).is_(True)) == kept
+    assert await catalog.count(Reward, col(Reward.available).is_(False)) == (
         MORE_THAN_TWO_CHUNKS - kept
     )
-    assert await _count(catalog, Offer) == 2 * kept
-    assert await _count(catalog, RewardPrice) == 2 * kept
-    assert await _count(catalog, RewardCountry) == kept
+    assert await catalog.count(Offer) == 2 * kept
+    assert await catalog.count(RewardPrice) == 2 * kept
+    assert await catalog.count(RewardCountry) == kept
 
 
 async def _points(catalog: Catalog, key: str) -> list[int]:
