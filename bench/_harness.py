@@ -257,6 +257,12 @@ def vendors() -> list[str]:
     return [spec.name for spec in VENDORS]
 
 
+def median_load(runs: list[Load]) -> Load:
+    """The run with the median throughput (its latencies come with it)."""
+    ordered = sorted(runs, key=lambda run: run.requests_per_second)
+    return ordered[len(ordered) // 2]
+
+
 def describe(name: str, result: Load) -> str:
     return (
         f"{name:<28} {result.requests_per_second:>9.0f} req/s   p50 {result.p50_ms:>7.2f} ms   "

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from cashews import Cache
+from cashews.backends.interface import Backend
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -61,7 +61,7 @@ def _body_is_cacheable(body: bytes) -> bool:
 
 class ResponseCacheMiddleware:
     def __init__(
-        self, app: ASGIApp, *, cache: Cache, credentials: CredentialCache, secret: str, ttl: int
+        self, app: ASGIApp, *, cache: Backend, credentials: CredentialCache, secret: str, ttl: int
     ) -> None:
         self.app = app
         self.cache = cache

@@ -8,11 +8,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
-from app.catalog.listing import RewardFilter
-from app.catalog.models import OptionPrice, Reward
-from app.catalog.models import RewardOption as RewardOptionRow
+from app.catalog.listing import ListedOption, RewardFilter, list_options
 from app.points.ledger import Balance
 from app.points.models import Program
 from app.points.service import member_balances
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
     from graphql_schema.catalog.types import RewardOption
     from graphql_schema.context import Context
 
-__all__ = ["Loaders"]
+__all__ = ["Loaders", "RewardKey", "list_options_for", "options_by_key"]
 
 MemberKey = tuple[uuid.UUID, str]
 RewardKey = tuple[uuid.UUID, uuid.UUID]  # (price class, reward)
@@ -52,45 +51,8 @@ class Loaders:
 
     async def _options(self, keys: list[RewardKey]) -> list[list[RewardOption]]:
         """Every option of every reward on the page, with its points, in one statement."""
-        from graphql_schema.catalog.types import option_type
-
-        classes = {price_class for price_class, _ in keys}
-        reward_ids = [reward_id for _, reward_id in keys]
         async with self.context.database.session() as session:
-            rows = (
-                await session.exec(
-                    select(
-                        RewardOptionRow,
-                        Reward.currency,
-                        OptionPrice.price_class_id,
-                        OptionPrice.points,
-                    )
-                    .join(Reward, col(Reward.id) == RewardOptionRow.reward_id)
-                    .outerjoin(
-                        OptionPrice,
-                        (col(OptionPrice.option_id) == RewardOptionRow.id)
-                        & col(OptionPrice.price_class_id).in_(classes),
-                    )
-                    .where(col(RewardOptionRow.reward_id).in_(reward_ids))
-                )
-            ).all()
-        found: dict[RewardKey, list[tuple[tuple[int, Decimal], RewardOption]]] = {}
-        for option, currency, price_class, points in rows:
-            for key_class in classes if price_class is None else (price_class,):
-                found.setdefault((key_class, option.reward_id), []).append(
-                    (
-                        _order(option),
-                        option_type(
-                            option.id,
-                            currency,
-                            option.face_value,
-                            option.min_value,
-                            option.max_value,
-                            points,
-                        ),
-                    )
-                )
-        return [[o for _, o in sorted(found.get(key, []), key=lambda p: p[0])] for key in keys]
+            return options_by_key(await list_options_for(session, keys), keys)
 
     async def _counts(self, keys: list[tuple[uuid.UUID, RewardFilter]]) -> list[int]:
         return [
@@ -98,7 +60,26 @@ class Loaders:
         ]
 
 
-def _order(option: RewardOptionRow) -> tuple[int, Decimal]:
+async def list_options_for(session: AsyncSession, keys: list[RewardKey]) -> list[ListedOption]:
+    return await list_options(
+        session, {price_class for price_class, _ in keys}, [reward_id for _, reward_id in keys]
+    )
+
+
+def options_by_key(rows: list[ListedOption], keys: list[RewardKey]) -> list[list[RewardOption]]:
+    """Each key's options, fixed values ascending then the range; an option a class does not
+    price is listed without points."""
+    from graphql_schema.catalog.types import option_type
+
+    classes = {price_class for price_class, _ in keys}
+    found: dict[RewardKey, list[tuple[tuple[int, Decimal], RewardOption]]] = {}
+    for row in rows:
+        for key_class in classes if row.price_class_id is None else (row.price_class_id,):
+            found.setdefault((key_class, row.reward_id), []).append((_order(row), option_type(row)))
+    return [[o for _, o in sorted(found.get(key, []), key=lambda p: p[0])] for key in keys]
+
+
+def _order(option: ListedOption) -> tuple[int, Decimal]:
     """Fixed values in ascending order, then the range."""
     if option.face_value is not None:
         return (0, option.face_value)

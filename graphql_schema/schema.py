@@ -26,6 +26,7 @@ from strawberry.types import ExecutionContext
 from app import __version__
 from app.log import get_logger
 from graphql_schema import _limits
+from graphql_schema._execution import PlainLeavesExecutionContext
 from graphql_schema.catalog.queries import CatalogQuery
 from graphql_schema.catalog.types import Reward
 from graphql_schema.points.mutations import PointsMutation
@@ -108,5 +109,10 @@ def create_schema(*, introspection: bool = True, query: type = Query) -> strawbe
     ]
     config: Any = StrawberryConfig(disable_field_suggestions=not introspection)
     return GatewaySchema(
-        query=query, mutation=Mutation, extensions=extensions, config=config, types=[Reward]
+        query=query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=config,
+        types=[Reward],
+        execution_context_class=PlainLeavesExecutionContext,
     )

@@ -22,6 +22,7 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+import redis
 import structlog
 from asgi_lifespan import LifespanManager
 from sqlalchemy.engine import make_url
@@ -98,6 +99,25 @@ def backend() -> str:
     """``"sqlite"`` or ``"postgresql"``: the backend this run tests."""
     url = _configured_url()
     return "sqlite" if url is None else "postgresql"
+
+
+TEST_REDIS_URL_VARIABLE = "REWARDGATE_TEST_REDIS_URL"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A Redis for tests of the shared response cache: ``REWARDGATE_TEST_REDIS_URL`` (CI sets
+    it, and then an unreachable Redis fails the run), else a local Redis if one answers."""
+    configured = os.environ.get(TEST_REDIS_URL_VARIABLE)
+    url = configured or "redis://127.0.0.1:6379/15"
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=1) as client:
+            client.ping()
+    except redis.RedisError as exc:
+        if configured:
+            pytest.fail(f"{TEST_REDIS_URL_VARIABLE}={configured} does not answer: {exc}")
+        pytest.skip(f"Redis behaviour: runs when {TEST_REDIS_URL_VARIABLE} or a local Redis is up")
+    return url
 
 
 @pytest.fixture

@@ -10,17 +10,29 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, literal, or_, tuple_
+from sqlalchemy import select as select_columns
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.catalog.models import Reward, RewardCountry, RewardPrice
+from app.catalog.models import OptionPrice, Reward, RewardCountry, RewardOption, RewardPrice
 
-__all__ = ["MAX_PAGE", "Listing", "RewardFilter", "RewardPage", "RewardSort", "list_rewards"]
+__all__ = [
+    "MAX_PAGE",
+    "Listed",
+    "ListedOption",
+    "RewardFilter",
+    "RewardPage",
+    "RewardSort",
+    "get_reward",
+    "list_options",
+    "list_rewards",
+]
 
 MAX_PAGE = 100
 
@@ -43,17 +55,54 @@ class RewardFilter:
     max_points: int | None = None
 
 
-@dataclass(frozen=True)
-class Listing:
-    reward: Reward
-    min_points: int
-    cursor: list[Any]
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A reward as the catalog shows it, in one price class (a plain row: pages are read often
+    and an ORM object costs more to build than the query that filled it)."""
+
+    id: uuid.UUID
+    kind: str
+    name: str
+    brand: str
+    description: str | None
+    image_url: str | None
+    countries: str
+    currency: str
+    available: bool
+    min_points: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListedOption:
+    id: uuid.UUID
+    reward_id: uuid.UUID
+    currency: str
+    face_value: Decimal | None
+    min_value: Decimal | None
+    max_value: Decimal | None
+    price_class_id: uuid.UUID | None
+    points: int | None
 
 
 @dataclass
 class RewardPage:
-    items: list[Listing] = field(default_factory=list)
+    items: list[Listed] = field(default_factory=list)
+    cursors: list[list[Any]] = field(default_factory=list)  # each item's sort key
     has_next: bool = False
+
+
+_SHOWN = (
+    col(Reward.id),
+    col(Reward.kind),
+    col(Reward.name),
+    col(Reward.brand),
+    col(Reward.description),
+    col(Reward.image_url),
+    col(Reward.countries),
+    col(Reward.currency),
+    col(Reward.available),
+    col(RewardPrice.min_points),
+)
 
 
 def _escape(term: str) -> str:
@@ -120,7 +169,7 @@ async def list_rewards(
     size = max(1, min(first, MAX_PAGE))
     key, descending = _sort_key(sort, wanted.search)
     statement = (
-        select(Reward, RewardPrice.min_points, *key[:-1])
+        select_columns(*_SHOWN, *key[:-1])
         .join(RewardPrice, col(RewardPrice.reward_id) == Reward.id)
         .where(and_(*_conditions(price_class_id, wanted)))
     )
@@ -129,15 +178,61 @@ async def list_rewards(
         bound = tuple_(*(literal(value) for value in _typed(after)))
         statement = statement.where(position < bound if descending else position > bound)
     order = [column.desc() if descending else column.asc() for column in key]
-    rows = (await session.exec(statement.order_by(*order).limit(size + 1))).all()
-    items = []
+    connection = await session.connection()
+    rows = (await connection.execute(statement.order_by(*order).limit(size + 1))).all()
+    shown = len(_SHOWN)
+    page = RewardPage(has_next=len(rows) > size)
     for row in rows[:size]:
-        reward, min_points, *sort_values = row
-        values = [*sort_values, str(reward.id)]
-        if sort in (RewardSort.POINTS_ASC, RewardSort.POINTS_DESC):
-            values = [min_points, str(reward.id)]
-        items.append(Listing(reward, min_points, values))
-    return RewardPage(items=items, has_next=len(rows) > size)
+        page.items.append(Listed(*row[:shown]))
+        page.cursors.append([*row[shown:], str(row[0])])
+    return page
+
+
+async def get_reward(
+    session: AsyncSession, price_class_id: uuid.UUID, reward_id: uuid.UUID
+) -> Listed | None:
+    """One reward by id, available or not, priced in the class (None points: unpriced)."""
+    connection = await session.connection()
+    row = (
+        await connection.execute(
+            select_columns(*_SHOWN)
+            .outerjoin(
+                RewardPrice,
+                (col(RewardPrice.reward_id) == Reward.id)
+                & (col(RewardPrice.price_class_id) == price_class_id),
+            )
+            .where(col(Reward.id) == reward_id)
+        )
+    ).first()
+    return Listed(*row) if row is not None else None
+
+
+async def list_options(
+    session: AsyncSession, price_classes: set[uuid.UUID], reward_ids: list[uuid.UUID]
+) -> list[ListedOption]:
+    """Every option of the rewards, with its points in each of the classes that prices it
+    (an unpriced option comes once, without a class)."""
+    connection = await session.connection()
+    rows = await connection.execute(
+        select_columns(
+            col(RewardOption.id),
+            col(RewardOption.reward_id),
+            col(Reward.currency),
+            col(RewardOption.face_value),
+            col(RewardOption.min_value),
+            col(RewardOption.max_value),
+            col(OptionPrice.price_class_id),
+            col(OptionPrice.points),
+        )
+        .join(Reward, col(Reward.id) == RewardOption.reward_id)
+        .outerjoin(
+            OptionPrice,
+            (col(OptionPrice.option_id) == RewardOption.id)
+            & col(OptionPrice.price_class_id).in_(price_classes),
+        )
+        .where(col(RewardOption.reward_id).in_(reward_ids))
+    )
+    return [ListedOption(*row) for row in rows]
 
 
 async def count_rewards(

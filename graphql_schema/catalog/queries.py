@@ -6,14 +6,12 @@ import uuid
 from typing import Any
 
 import strawberry
-from sqlmodel import col, select
 from strawberry.relay import from_base64
+from strawberry.types.nodes import SelectedField, Selection
 
 from app.catalog.listing import RewardFilter as Wanted
 from app.catalog.listing import RewardSort as SortKey
-from app.catalog.listing import list_rewards
-from app.catalog.models import Reward as RewardRow
-from app.catalog.models import RewardPrice
+from app.catalog.listing import get_reward, list_rewards
 from graphql_schema.catalog.types import (
     Node,
     Reward,
@@ -27,6 +25,7 @@ from graphql_schema.catalog.types import (
 from graphql_schema.context import Info
 from graphql_schema.core.permissions import AnyPrincipal, OpsOnly
 from graphql_schema.core.types import PageInfo
+from graphql_schema.loaders import list_options_for, options_by_key
 
 __all__ = ["CatalogQuery"]
 
@@ -79,13 +78,17 @@ class CatalogQuery:
                 first=first if first is not None else 20,
                 after=position,
             )
+            if page.items and _selects(
+                info.selected_fields, info.field_name, "edges", "node", "options"
+            ):
+                # The page's options in the same read: the DataLoader then has them all.
+                keys = [(price_class, item.id) for item in page.items]
+                options = options_by_key(await list_options_for(session, keys), keys)
+                context.loaders.options_by_reward.prime_many(dict(zip(keys, options, strict=True)))
         total = await context.loaders.reward_count.load((price_class, wanted))
         edges = [
-            RewardEdge(
-                cursor=encode_cursor(item.cursor),
-                node=reward_type(item.reward, price_class, item.min_points),
-            )
-            for item in page.items
+            RewardEdge(cursor=encode_cursor(cursor), node=reward_type(item, price_class))
+            for item, cursor in zip(page.items, page.cursors, strict=True)
         ]
         return RewardConnection(
             edges=edges,
@@ -119,21 +122,21 @@ class CatalogQuery:
 async def _reward(info: Info, reward_id: uuid.UUID) -> Reward | None:
     price_class = await info.context.viewer_price_class()
     async with info.context.database.session() as session:
-        row = (
-            await session.exec(
-                select(RewardRow, RewardPrice.min_points)
-                .outerjoin(
-                    RewardPrice,
-                    (col(RewardPrice.reward_id) == RewardRow.id)
-                    & (col(RewardPrice.price_class_id) == price_class),
-                )
-                .where(col(RewardRow.id) == reward_id)
-            )
-        ).first()
-    if row is None:
-        return None
-    reward, min_points = row
-    return reward_type(reward, price_class, min_points)
+        row = await get_reward(session, price_class, reward_id)
+    return reward_type(row, price_class) if row is not None else None
+
+
+def _selects(selections: list[Selection], *path: str) -> bool:
+    """Whether the selection asks for the fields along ``path`` (through any fragments)."""
+    if not path:
+        return True
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name == path[0] and _selects(selection.selections, *path[1:]):
+                return True
+        elif _selects(selection.selections, *path):
+            return True
+    return False
 
 
 def _wanted(filter: RewardFilter | None) -> Wanted:

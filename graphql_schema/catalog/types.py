@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from enum import Enum
 
 import strawberry
 from strawberry.relay import to_base64
 
+from app.catalog.listing import Listed, ListedOption
 from app.catalog.listing import RewardSort as SortKey
-from app.catalog.models import Reward as RewardRow
 from graphql_schema.context import Info
 from graphql_schema.core.types import Money, PageInfo
 
@@ -92,7 +91,7 @@ class Reward(Node):
         )
 
 
-def reward_type(row: RewardRow, price_class_id: uuid.UUID, min_points: int | None) -> Reward:
+def reward_type(row: Listed, price_class_id: uuid.UUID) -> Reward:
     return Reward(
         reward_id=row.id,
         price_class_id=price_class_id,
@@ -104,27 +103,25 @@ def reward_type(row: RewardRow, price_class_id: uuid.UUID, min_points: int | Non
         image_url=row.image_url,
         countries=row.countries.split(",") if row.countries else [],
         currency=row.currency,
-        min_points=min_points,
+        min_points=row.min_points,
         available=row.available,
     )
 
 
-def option_type(
-    option_id: uuid.UUID,
-    currency: str,
-    face_value: Decimal | None,
-    min_value: Decimal | None,
-    max_value: Decimal | None,
-    points: int | None,
-) -> RewardOption:
-    fixed = face_value is not None
+def option_type(row: ListedOption) -> RewardOption:
+    fixed = row.face_value is not None
+    currency = row.currency
     return RewardOption(
-        id=strawberry.ID(to_base64("RewardOption", str(option_id))),
-        face_value=Money.of(face_value, currency) if face_value is not None else None,
-        min_value=Money.of(min_value, currency) if min_value is not None and not fixed else None,
-        max_value=Money.of(max_value, currency) if max_value is not None and not fixed else None,
-        points=points if fixed else None,
-        min_points=None if fixed else points,
+        id=strawberry.ID(to_base64("RewardOption", str(row.id))),
+        face_value=Money.of(row.face_value, currency) if row.face_value is not None else None,
+        min_value=Money.of(row.min_value, currency)
+        if row.min_value is not None and not fixed
+        else None,
+        max_value=Money.of(row.max_value, currency)
+        if row.max_value is not None and not fixed
+        else None,
+        points=row.points if fixed else None,
+        min_points=None if fixed else row.points,
     )
 
 

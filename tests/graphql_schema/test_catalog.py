@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,6 +22,7 @@ from app.partners.demo import DemoSeed
 from app.partners.models import ApiKeyRole, Partner
 from app.points.programs import create_program
 from app.runtime import open_services
+from app.server import create_app
 from app.settings import Settings
 from tests.graphql_schema.conftest import gql
 from tests.vendors.conftest import fast_policy
@@ -236,30 +240,65 @@ async def test_vendor_health_is_for_ops(
 async def test_a_page_costs_the_same_statements_whatever_its_size(
     client: httpx.AsyncClient, demo: DemoSeed, database: Database
 ) -> None:
-    statements: list[str] = []
+    statements: list[tuple[int, str]] = []
+    transactions = 0
+
+    def begin(*_args: Any) -> None:
+        nonlocal transactions
+        transactions += 1
 
     def count(*args: Any) -> None:
-        statements.append(str(args[2]))
+        statements.append((transactions, str(args[2])))
 
     await _page(client, demo.api_key, first=1)  # prices the viewer's class, warms caches
     event.listen(Engine, "before_cursor_execute", count)
+    event.listen(Engine, "begin", begin)
     try:
         small = await _record(client, demo, statements, 3)
         large = await _record(client, demo, statements, 100)
     finally:
         event.remove(Engine, "before_cursor_execute", count)
+        event.remove(Engine, "begin", begin)
     assert len(small) == len(large), "no N+1: a bigger page costs no more statements"
     assert 1 <= len(large) <= 3, "the page, then every option with its points in one statement"
+    (page,) = [at for at, sql in large if "FROM reward JOIN reward_price" in sql]
+    (options,) = [at for at, sql in large if "FROM reward_option" in sql]
+    assert page == options, "the page's options are read in the page's transaction"
+
+
+async def test_a_page_without_options_does_not_read_them(
+    client: httpx.AsyncClient, demo: DemoSeed
+) -> None:
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    names = "query { rewards(first: 50) { edges { node { ... on Reward { name } } } } }"
+    with_options = "query { rewards(first: 50) { edges { node { ...Priced } } } }"
+    fragment = " fragment Priced on Reward { options { points } }"
+    await _page(client, demo.api_key, first=1)  # prices the viewer's class
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        assert "errors" not in (await gql(client, names, demo.api_key)).json()
+        without = [sql for sql in statements if "FROM reward_option" in sql]
+        statements.clear()
+        assert "errors" not in (await gql(client, with_options + fragment, demo.api_key)).json()
+        through_fragment = [sql for sql in statements if "FROM reward_option" in sql]
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert without == []
+    assert len(through_fragment) == 1
 
 
 async def _record(
-    client: httpx.AsyncClient, demo: DemoSeed, statements: list[str], first: int
-) -> list[str]:
+    client: httpx.AsyncClient, demo: DemoSeed, statements: list[tuple[int, str]], first: int
+) -> list[tuple[int, str]]:
     statements.clear()
     page = await _page(client, demo.api_key, first=first, sort="NAME_ASC")
     assert len(page["edges"]) == first
     # Count queries, not the BEGIN our SQLite transactions emit.
-    return [sql for sql in statements if not sql.startswith("BEGIN")]
+    return [(at, sql) for at, sql in statements if not sql.startswith("BEGIN")]
 
 
 async def test_catalog_reads_are_served_from_the_response_cache(
@@ -281,6 +320,38 @@ async def test_catalog_reads_are_served_from_the_response_cache(
         event.remove(Engine, "before_cursor_execute", count)
     assert again == first
     assert len(other["edges"]) == 6
+
+
+async def test_gateway_processes_share_cached_pages_through_redis(
+    settings: Settings, database: Database, demo: DemoSeed, redis_url: str
+) -> None:
+    shared = settings.model_copy(update={"response_cache_url": redis_url})
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    async with _client(shared) as first, _client(shared) as second:
+        page = await _page(first, demo.api_key, first=7)
+        event.listen(Engine, "before_cursor_execute", count)
+        try:
+            again = await _page(second, demo.api_key, first=7)
+        finally:
+            event.remove(Engine, "before_cursor_execute", count)
+    assert again == page
+    assert not [sql for sql in statements if "FROM reward" in sql], "the other process's answer"
+
+
+@asynccontextmanager
+async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://gateway.test"
+        ) as http,
+    ):
+        yield http
 
 
 async def test_a_refresh_that_changes_the_snapshot_invalidates_cached_pages(

@@ -1,0 +1,181 @@
+"""The plain-leaves execution context answers exactly what graphql-core answers, errors and
+null propagation included, while resolving plain leaves without `execute_field`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from enum import Enum
+from typing import Any, cast
+
+import pytest
+import strawberry
+from graphql import GraphQLResolveInfo
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext as Stock
+
+from graphql_schema._execution import PlainLeavesExecutionContext
+
+pytestmark = pytest.mark.asyncio
+
+
+@strawberry.enum
+class Colour(Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Item:
+    name: str
+    count: int
+    ratio: float | None
+    ok: bool
+    colour: Colour
+    tags: list[str]
+    maybe_tags: list[str | None] | None
+    code: strawberry.ID
+
+    @strawberry.field
+    async def twice(self) -> int:
+        return self.count * 2
+
+    @strawberry.field
+    def shout(self, suffix: str = "!") -> str:
+        return self.name.upper() + suffix
+
+
+@strawberry.type
+class Box:
+    label: str | None
+    item: Item
+    items: list[Item]
+    maybe: Item | None
+
+
+def _item(name: Any = "apple", count: Any = 3, **changes: Any) -> Item:
+    values: dict[str, Any] = {
+        "name": name,
+        "count": count,
+        "ratio": 0.5,
+        "ok": True,
+        "colour": Colour.RED,
+        "tags": ["a", "b"],
+        "maybe_tags": ["x", None],
+        "code": strawberry.ID("7"),
+    }
+    return Item(**{**values, **changes})
+
+
+BOXES: dict[str, Box] = {
+    "good": Box(label="fruit", item=_item(), items=[_item("pear", 1), _item("fig", 2)], maybe=None),
+    # A non-null leaf holding null: the error nulls the nearest nullable parent.
+    "null_name": Box(label="x", item=_item(), items=[_item(name=None)], maybe=_item(name=None)),
+    # A value its scalar refuses, an exception where a value should be, a wrong list.
+    "bad_int": Box(label=None, item=_item(count="many"), items=[], maybe=None),
+    "exception": Box(label="x", item=_item(), items=[], maybe=_item(ratio=ValueError("no ratio"))),
+    "not_a_list": Box(label="x", item=_item(tags="abc"), items=[], maybe=None),
+    "null_in_list": Box(label="x", item=_item(tags=["a", None]), items=[], maybe=None),
+}
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def box(self, name: str) -> Box | None:
+        return BOXES[name]
+
+    @strawberry.field
+    def boxes(self) -> list[Box]:
+        return [BOXES["good"], BOXES["good"]]
+
+
+class Counting(Stock):
+    """strawberry's own execution context, counting the fields graphql-core resolves."""
+
+    calls = 0
+
+    def execute_field(self, *args: Any, **kwargs: Any) -> Any:
+        type(self).calls += 1
+        return super().execute_field(*args, **kwargs)
+
+
+class CountingPlain(PlainLeavesExecutionContext):
+    calls = 0
+
+    def execute_field(self, *args: Any, **kwargs: Any) -> Any:
+        type(self).calls += 1
+        return super().execute_field(*args, **kwargs)
+
+
+FIELDS = 'name count ratio ok colour tags maybeTags code twice shout(suffix: "?") __typename'
+QUERIES = [
+    f'{{ box(name: "good") {{ label item {{ {FIELDS} }} items {{ {FIELDS} }} '
+    "maybe { name } } }",
+    f"{{ boxes {{ item {{ {FIELDS} }} }} }}",
+    '{ box(name: "good") { ...F item { z: name a: count name } } } '
+    "fragment F on Box { item { count tags } label }",
+    'query ($yes: Boolean!) { box(name: "good") { item { name @include(if: $yes) '
+    "count @skip(if: $yes) } } }",
+    '{ box(name: "null_name") { label item { name } items { name count } maybe { name } } }',
+    '{ box(name: "bad_int") { label item { name count } } }',
+    '{ box(name: "exception") { label maybe { name ratio } } }',
+    '{ box(name: "not_a_list") { item { tags } } }',
+    '{ box(name: "null_in_list") { item { name tags } } }',
+]
+
+
+def _schema(execution_context_class: type[Stock]) -> strawberry.Schema:
+    return strawberry.Schema(query=Query, execution_context_class=execution_context_class)
+
+
+def _outcome(result: Any) -> tuple[Any, list[tuple[str, Any]]]:
+    errors = [(error.message, error.path) for error in result.errors or []]
+    return result.data, sorted(errors, key=repr)
+
+
+@pytest.mark.parametrize("query", QUERIES)
+async def test_answers_match_graphql_core(query: str) -> None:
+    variables = {"yes": True}
+    expected = await _schema(Counting).execute(query, variable_values=variables)
+    actual = await _schema(PlainLeavesExecutionContext).execute(query, variable_values=variables)
+
+    assert _outcome(actual) == _outcome(expected)
+    assert list(_keys(actual.data)) == list(_keys(expected.data)), "same keys, same order"
+
+
+def _keys(data: Any) -> Iterator[str]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield key
+            yield from _keys(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _keys(value)
+
+
+async def test_plain_leaves_skip_graphql_cores_field_execution() -> None:
+    Counting.calls = CountingPlain.calls = 0
+    await _schema(Counting).execute(QUERIES[0])
+    await _schema(CountingPlain).execute(QUERIES[0])
+    # Left to graphql-core: box, item, items and maybe (objects), then twice and shout
+    # (resolvers) and __typename for each of the three items; label and every other leaf not.
+    assert CountingPlain.calls == 4 + 3 * 3
+    assert Counting.calls == CountingPlain.calls + 1 + 3 * 8, "label and 8 leaves per item"
+
+
+class Uppercase(SchemaExtension):
+    """A resolve hook sees every field: with one, nothing is shortcut."""
+
+    def resolve(
+        self, _next: Any, root: Any, info: GraphQLResolveInfo[Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        value = _next(root, info, *args, **kwargs)
+        return value.upper() if isinstance(value, str) else value
+
+
+async def test_resolve_middleware_sees_every_field() -> None:
+    schema = strawberry.Schema(
+        query=Query, extensions=[Uppercase], execution_context_class=PlainLeavesExecutionContext
+    )
+    result = await schema.execute('{ box(name: "good") { label item { name } } }')
+    assert cast(dict[str, Any], result.data)["box"] == {"label": "FRUIT", "item": {"name": "APPLE"}}
