@@ -62,51 +62,53 @@ class _Leaf:
 
 def _completer(field_type: GraphQLOutputType) -> Complete | None:
     """How to complete a value of ``field_type``, or None when it is not leaf-shaped."""
-    if isinstance(field_type, GraphQLNonNull):
+    if isinstance(field_type, GraphQLNonNull | GraphQLList):
         inner = _completer(field_type.of_type)
         if inner is None:
             return None
-        non_null_inner = inner
-
-        def non_null(value: Any) -> Any:
-            if value is None or value is Undefined:
-                raise _DELEGATE
-            return non_null_inner(value)
-
-        return non_null
-    if isinstance(field_type, GraphQLList):
-        item = _completer(field_type.of_type)
-        if item is None:
-            return None
-        list_item = item
-
-        def as_list(value: Any) -> Any:
-            if value is None or value is Undefined:
-                return None
-            if not isinstance(value, list | tuple):
-                raise _DELEGATE
-            return [list_item(entry) for entry in value]
-
-        return as_list
+        return _non_null(inner) if isinstance(field_type, GraphQLNonNull) else _as_list(inner)
     if is_leaf_type(field_type):
-        leaf: GraphQLLeafType = field_type
-        coerce = leaf.coerce_output_value
-
-        def as_leaf(value: Any) -> Any:
-            if value is None or value is Undefined:
-                return None
-            if isinstance(value, Exception) or hasattr(value, "__await__"):
-                raise _DELEGATE
-            try:
-                coerced = coerce(value)
-            except Exception:
-                raise _DELEGATE from None
-            if coerced is None or coerced is Undefined:
-                raise _DELEGATE
-            return coerced
-
-        return as_leaf
+        return _as_leaf(field_type)
     return None
+
+
+def _non_null(inner: Complete) -> Complete:
+    def non_null(value: Any) -> Any:
+        if value is None or value is Undefined:
+            raise _DELEGATE
+        return inner(value)
+
+    return non_null
+
+
+def _as_list(item: Complete) -> Complete:
+    def as_list(value: Any) -> Any:
+        if value is None or value is Undefined:
+            return None
+        if not isinstance(value, list | tuple):
+            raise _DELEGATE
+        return [item(entry) for entry in value]
+
+    return as_list
+
+
+def _as_leaf(leaf: GraphQLLeafType) -> Complete:
+    coerce = leaf.coerce_output_value
+
+    def as_leaf(value: Any) -> Any:
+        if value is None or value is Undefined:
+            return None
+        if isinstance(value, Exception) or hasattr(value, "__await__"):
+            raise _DELEGATE
+        try:
+            coerced = coerce(value)
+        except Exception:
+            raise _DELEGATE from None
+        if coerced is None or coerced is Undefined:
+            raise _DELEGATE
+        return coerced
+
+    return as_leaf
 
 
 def _plain_leaf(field: GraphQLField) -> _Leaf | None:

@@ -17,6 +17,7 @@ import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import httpx
@@ -178,9 +179,9 @@ async def database(empty_database: Database) -> Database:
     return empty_database
 
 
-@pytest_asyncio.fixture
-async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client of the gateway, in process, lifespan running, database migrated."""
+@asynccontextmanager
+async def gateway_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of a gateway built from ``settings``, in process, lifespan running."""
     app = create_app(settings)
     async with (
         LifespanManager(app) as manager,
@@ -188,4 +189,11 @@ async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.
             transport=httpx.ASGITransport(app=manager.app), base_url="http://gateway.test"
         ) as http,
     ):
+        yield http
+
+
+@pytest_asyncio.fixture
+async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the gateway, in process, lifespan running, database migrated."""
+    async with gateway_client(settings) as http:
         yield http

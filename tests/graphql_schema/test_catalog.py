@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,8 +19,8 @@ from app.partners.demo import DemoSeed
 from app.partners.models import ApiKeyRole, Partner
 from app.points.programs import create_program
 from app.runtime import open_services
-from app.server import create_app
 from app.settings import Settings
+from tests.conftest import gateway_client
 from tests.graphql_schema.conftest import gql
 from tests.vendors.conftest import fast_policy
 from vendors.registry import VENDORS
@@ -331,7 +328,7 @@ async def test_gateway_processes_share_cached_pages_through_redis(
     def count(*args: Any) -> None:
         statements.append(str(args[2]))
 
-    async with _client(shared) as first, _client(shared) as second:
+    async with gateway_client(shared) as first, gateway_client(shared) as second:
         page = await _page(first, demo.api_key, first=7)
         event.listen(Engine, "before_cursor_execute", count)
         try:
@@ -340,18 +337,6 @@ async def test_gateway_processes_share_cached_pages_through_redis(
             event.remove(Engine, "before_cursor_execute", count)
     assert again == page
     assert not [sql for sql in statements if "FROM reward" in sql], "the other process's answer"
-
-
-@asynccontextmanager
-async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://gateway.test"
-        ) as http,
-    ):
-        yield http
 
 
 async def test_a_refresh_that_changes_the_snapshot_invalidates_cached_pages(
