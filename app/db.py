@@ -12,6 +12,13 @@ Two backends, one behaviour:
   ``UPDATE … WHERE … RETURNING`` statements, which PostgreSQL re-checks after a concurrent writer
   commits.
 
+`Database.read` runs a read-only unit of work (a function of a synchronous `Connection`) in one
+transaction. On a SQLite file it uses pysqlite connections of its own, on a small thread pool
+(one thread hop for the whole unit, where aiosqlite makes one per driver call: a catalog page
+with its options made 13, about 4 ms of a 10 ms request) or, for short reads, in place.
+Elsewhere it runs through the async engine (`AsyncConnection.run_sync`): asyncpg has no
+threads to hop.
+
 `Database.write` runs one unit of work in one write transaction and retries it, a bounded number
 of times, when the database says the transaction lost a race it may win on a second try
 (SQLITE_BUSY / SQLITE_LOCKED, serialization failure ``40001``, deadlock ``40P01``). The unit of
@@ -20,12 +27,14 @@ work must therefore be safe to run again: it only touches the database through i
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Connection, make_url
@@ -46,6 +55,7 @@ _WRITE: Final = "rewardgate_write"
 _SQLITE_BUSY: Final = 5
 _SQLITE_LOCKED: Final = 6
 _RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01"})
+_READ_THREADS: Final = 4
 
 
 class WriteConflictError(Exception):
@@ -95,8 +105,13 @@ class Database:
         self.url = make_url(url)
         self.schema = schema
         self.write_attempts = write_attempts
+        self._read_engine: Engine | None = None
+        self._readers: ThreadPoolExecutor | None = None
         if self.is_sqlite:
             self.engine = _sqlite_engine(self.url, busy_timeout_ms=busy_timeout_ms, echo=echo)
+            if not _in_memory(self.url):
+                self._read_engine = _sqlite_read_engine(self.url, busy_timeout_ms, echo=echo)
+                self._readers = ThreadPoolExecutor(_READ_THREADS, thread_name_prefix="sqlite-read")
         else:
             self.engine = _postgresql_engine(
                 self.url, schema=schema, pool_size=pool_size, echo=echo
@@ -125,6 +140,23 @@ class Database:
     def session(self) -> AsyncSession:
         """A session for reads (a deferred transaction on SQLite: it never takes the write lock)."""
         return AsyncSession(self.engine, expire_on_commit=False)
+
+    async def read(self, work: Callable[[Connection], T], *, short: bool = False) -> T:
+        """``work(connection)`` in one read transaction (a consistent snapshot), rolled back
+        when it returns. ``work`` must only read.
+
+        On SQLite a read runs on a reader thread, so a long scan leaves the event loop free;
+        a ``short`` one (a few index lookups, bounded by a page size) runs in place: that
+        takes well under a millisecond, less than handing it to a thread and back, and under
+        load each such hand-off also waits for the GIL (pysqlite releases it for every row).
+        """
+        if self._read_engine is not None and self._readers is not None:
+            if short:
+                return _read_in(self._read_engine, work)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._readers, _read_in, self._read_engine, work)
+        async with self.engine.connect() as connection:
+            return await connection.run_sync(_read_on, work)
 
     @asynccontextmanager
     async def write_connection(self) -> AsyncIterator[AsyncConnection]:
@@ -175,17 +207,56 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._readers is not None:
+            self._readers.shutdown(wait=True)
+        if self._read_engine is not None:
+            self._read_engine.dispose()
+
+
+def _read_in(engine: Engine, work: Callable[[Connection], T]) -> T:
+    with engine.connect() as connection:
+        return _read_on(connection, work)
+
+
+def _read_on(connection: Connection, work: Callable[[Connection], T]) -> T:
+    transaction = connection.begin()
+    try:
+        return work(connection)
+    finally:
+        transaction.rollback()
+
+
+def _in_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:")
 
 
 def _sqlite_engine(url: URL, *, busy_timeout_ms: int, echo: bool) -> AsyncEngine:
-    in_memory = url.database in (None, "", ":memory:")
+    in_memory = _in_memory(url)
     options: dict[str, Any] = {"echo": echo}
     if in_memory:
         # Each connection to :memory: is a new, empty database: share one.
         options["poolclass"] = StaticPool
     engine = create_async_engine(url, connect_args={"timeout": busy_timeout_ms / 1000}, **options)
+    _configure_sqlite(engine.sync_engine, busy_timeout_ms=busy_timeout_ms, in_memory=in_memory)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def _sqlite_read_engine(url: URL, busy_timeout_ms: int, *, echo: bool) -> Engine:
+    """The same file through pysqlite, for `Database.read` on its threads (a connection is
+    used by one thread at a time, not always the same one)."""
+    engine = create_engine(
+        url.set(drivername="sqlite+pysqlite"),
+        echo=echo,
+        pool_size=_READ_THREADS,
+        max_overflow=0,
+        connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+    )
+    _configure_sqlite(engine, busy_timeout_ms=busy_timeout_ms, in_memory=False)
+    return engine
+
+
+def _configure_sqlite(engine: Engine, *, busy_timeout_ms: int, in_memory: bool) -> None:
+    @event.listens_for(engine, "connect")
     def _configure_connection(dbapi_connection: Any, _record: Any) -> None:
         # Stop pysqlite from emitting BEGIN on its own; `_begin` below does it.
         dbapi_connection.isolation_level = None
@@ -199,12 +270,10 @@ def _sqlite_engine(url: URL, *, busy_timeout_ms: int, echo: bool) -> AsyncEngine
         finally:
             cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
         write = connection.get_execution_options().get(_WRITE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-    return engine
 
 
 def _postgresql_engine(url: URL, *, schema: str | None, pool_size: int, echo: bool) -> AsyncEngine:

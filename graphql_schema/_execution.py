@@ -1,26 +1,33 @@
-"""An execution context that completes plain leaf fields without graphql-core's per-field
-machinery.
+"""An execution context that completes plain fields without graphql-core's per-field machinery.
 
 graphql-core resolves every field the same way: a path entry, a resolve-info object, the
-resolver, then a chain of type checks to complete the value. For the catalog that costs about
-12 µs a field, and most fields of a page are plain attributes holding a string, a number or an
-enum (a reward's name, an option's points, a money amount). Those fields, and only those, are
-completed here directly: the attribute read through the field's own strawberry resolver, then
-the type's ``coerce_output_value``, exactly what graphql-core would do. Anything else, and any
-value that is not ordinary (a null for a non-null field, an exception, an awaitable, a value the
-type refuses), goes through graphql-core's `execute_field` as usual, so errors and null
-propagation are graphql-core's own.
+resolver, then a chain of type checks to complete the value. For a catalog page that costs
+about 12 µs a field, and nearly every field of a page is *plain*: strawberry marked its
+resolver as the default one (an attribute read: no resolver function, no field extension such
+as a permission), it takes no arguments and carries no directive. Plain fields are completed
+here directly, exactly as graphql-core would:
 
-A field is plain when strawberry marked its resolver as the default one (no resolver function,
-no field extension such as a permission), it takes no arguments, and its type is a scalar or
-an enum, or a list of them, possibly non-null. Resolve middleware (schema extensions with a
-``resolve`` hook) turns the shortcut off.
+- a leaf (a scalar or an enum, or lists of them, possibly non-null): the type's
+  ``coerce_output_value``;
+- an object (or lists of objects, possibly non-null) holding an instance of its own strawberry
+  type: its sub-selection collected by graphql-core (memoised per document) and executed by
+  this same context, with graphql-core's own error handling and null propagation at the field
+  and at each list item (`Executor.handle_field_error`).
+
+Before anything of a plain field runs, its value is checked whole; anything unusual (a null
+for a non-null type, an exception, an awaitable, a value the scalar refuses, an object of
+another class or cast with `strawberry.cast`, a list that is not a list) hands the field, from
+the start, to graphql-core's `execute_field`, so its error is graphql-core's own. Every other
+field (resolvers, arguments, abstract types, introspection) goes to `execute_field` too, in the
+selection's order. ``__typename`` is the parent type's name. Resolve middleware (schema
+extensions with a ``resolve`` hook) turns the shortcut off.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from operator import attrgetter
 from typing import Any
 
 from graphql import (
@@ -33,12 +40,14 @@ from graphql import (
     GraphQLSchema,
     Undefined,
     is_leaf_type,
+    is_specified_scalar_type,
 )
-from graphql.execution.collect_fields import GroupedFieldSet
-from graphql.pyutils import AwaitableOrValue, Path
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.cast import get_strawberry_type_cast
 
-__all__ = ["PlainLeavesExecutionContext"]
+__all__ = ["PlainFieldsExecutionContext"]
 
 
 class _Delegate(Exception):
@@ -46,30 +55,200 @@ class _Delegate(Exception):
 
 
 _DELEGATE = _Delegate()
+_TYPENAME = "__typename"
+_COLLECTION_DIRECTIVES = frozenset({"skip", "include"})
+# Values of exactly these types are their own output for these scalars (graphql-core's
+# serializers return them unchanged), so they skip the serializer's checks.
+_KEPT_AS_IS: dict[str, type] = {"String": str, "ID": str, "Boolean": bool, "Int": int}
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 Complete = Callable[[Any], Any]
-_plans: weakref.WeakKeyDictionary[GraphQLSchema, dict[str, dict[str, _Leaf]]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
-class _Leaf:
-    __slots__ = ("complete", "resolve")
+class _Composite:
+    """How to complete an object-shaped value: ``accepts`` checks it whole without running
+    anything; ``complete`` runs its sub-selections."""
 
-    def __init__(self, resolve: Callable[..., Any], complete: Complete) -> None:
-        self.resolve = resolve
-        self.complete = complete
+    graphql_type: GraphQLOutputType
+
+    def accepts(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def complete(
+        self,
+        context: PlainFieldsExecutionContext,
+        value: Any,
+        fields: FieldDetailsList,
+        path: Path,
+        position: Any,
+    ) -> AwaitableOrValue[Any]:
+        raise NotImplementedError
 
 
-def _completer(field_type: GraphQLOutputType) -> Complete | None:
-    """How to complete a value of ``field_type``, or None when it is not leaf-shaped."""
-    if isinstance(field_type, GraphQLNonNull | GraphQLList):
-        inner = _completer(field_type.of_type)
-        if inner is None:
+class _NonNull(_Composite):
+    def __init__(self, graphql_type: GraphQLNonNull[Any], inner: _Composite) -> None:
+        self.graphql_type = graphql_type
+        self.inner = inner
+
+    def accepts(self, value: Any) -> bool:
+        return value is not None and value is not Undefined and self.inner.accepts(value)
+
+    def complete(
+        self,
+        context: PlainFieldsExecutionContext,
+        value: Any,
+        fields: FieldDetailsList,
+        path: Path,
+        position: Any,
+    ) -> AwaitableOrValue[Any]:
+        return self.inner.complete(context, value, fields, path, position)
+
+
+class _Object(_Composite):
+    graphql_type: GraphQLObjectType
+
+    def __init__(self, graphql_type: GraphQLObjectType, definition: object) -> None:
+        self.graphql_type = graphql_type
+        self.definition = definition
+
+    def accepts(self, value: Any) -> bool:
+        if value is None or value is Undefined:
+            return True
+        return (
+            getattr(type(value), "__strawberry_definition__", None) is self.definition
+            and get_strawberry_type_cast(value) is None
+        )
+
+    def complete(
+        self,
+        context: PlainFieldsExecutionContext,
+        value: Any,
+        fields: FieldDetailsList,
+        path: Path,
+        position: Any,
+    ) -> AwaitableOrValue[Any]:
+        if value is None or value is Undefined:
             return None
-        return _non_null(inner) if isinstance(field_type, GraphQLNonNull) else _as_list(inner)
-    if is_leaf_type(field_type):
-        return _as_leaf(field_type)
+        object_type = self.graphql_type
+        grouped, defer_usages, _ = context.collect_subfields(object_type, fields)
+        return context.execute_collected_subfields(
+            object_type, value, path, grouped, defer_usages, position
+        )
+
+
+class _List(_Composite):
+    def __init__(self, graphql_type: GraphQLList[Any], item: _Composite) -> None:
+        self.graphql_type = graphql_type
+        self.item = item
+
+    def accepts(self, value: Any) -> bool:
+        if value is None or value is Undefined:
+            return True
+        accepts = self.item.accepts
+        return isinstance(value, list | tuple) and all(accepts(entry) for entry in value)
+
+    def complete(
+        self,
+        context: PlainFieldsExecutionContext,
+        value: Any,
+        fields: FieldDetailsList,
+        path: Path,
+        position: Any,
+    ) -> AwaitableOrValue[Any]:
+        if value is None or value is Undefined:
+            return None
+        item, item_type = self.item, self.item.graphql_type
+        objects = item.inner if isinstance(item, _NonNull) else item
+        object_type = objects.graphql_type if isinstance(objects, _Object) else None
+        grouped: GroupedFieldSet | None = None
+        if object_type is not None and position is None:
+            # Every item has the same sub-selection: collected once, run for each.
+            grouped, defer_usages, _ = context.collect_subfields(object_type, fields)
+            if defer_usages:
+                grouped = None
+        completed: list[Any] = []
+        pending: list[int] = []
+        try:
+            for index, entry in enumerate(value):
+                item_path = path.add_key(index, None)
+                if grouped is not None and object_type is not None and entry is not None:
+                    result = context.executed(
+                        object_type, entry, grouped, item_type, fields, item_path
+                    )
+                else:
+                    result = context.guarded(item, item_type, entry, fields, item_path, position)
+                completed.append(result)
+                if type(result) is not dict and context.is_awaitable(result):
+                    pending.append(index)
+        except Exception:
+            if pending:
+                context.settle_in_background([completed[index] for index in pending])
+            raise
+        if not pending:
+            return completed
+
+        async def gathered() -> list[Any]:
+            settled = await gather_with_cancel(*(completed[index] for index in pending))
+            for index, result in zip(pending, settled, strict=True):
+                completed[index] = result
+            return completed
+
+        return gathered()
+
+
+def _composite(field_type: GraphQLOutputType) -> _Composite | None:
+    if isinstance(field_type, GraphQLNonNull):
+        inner = _composite(field_type.of_type)
+        return _NonNull(field_type, inner) if inner is not None else None
+    if isinstance(field_type, GraphQLList):
+        item = _composite(field_type.of_type)
+        return _List(field_type, item) if item is not None else None
+    if isinstance(field_type, GraphQLObjectType):
+        definition = field_type.extensions.get("strawberry-definition")
+        if definition is None or getattr(definition, "is_type_of", None) is not None:
+            return None
+        return _Object(field_type, definition)
     return None
+
+
+def _leaf(field_type: GraphQLOutputType) -> Complete | None:
+    """How to complete a value of a leaf-shaped type, or None when it is not leaf-shaped.
+    The completion raises `_Delegate` for anything unusual (it has no side effect)."""
+    if isinstance(field_type, GraphQLNonNull):
+        inner = _leaf(field_type.of_type)
+        return _non_null(inner) if inner is not None else None
+    if isinstance(field_type, GraphQLList):
+        item = _leaf(field_type.of_type)
+        return _as_list(item) if item is not None else None
+    if is_leaf_type(field_type):
+        coerced = _coerced(field_type)
+        kept = _KEPT_AS_IS.get(field_type.name) if is_specified_scalar_type(field_type) else None
+        if kept is int:
+            return lambda value: (
+                value if type(value) is int and _INT_MIN <= value <= _INT_MAX else coerced(value)
+            )
+        if kept is not None:
+            return lambda value: value if type(value) is kept else coerced(value)
+        return coerced
+    return None
+
+
+def _coerced(leaf: GraphQLLeafType) -> Complete:
+    coerce = leaf.coerce_output_value
+
+    def coerced(value: Any) -> Any:
+        if value is None or value is Undefined:
+            return None
+        if isinstance(value, Exception) or hasattr(value, "__await__"):
+            raise _DELEGATE
+        try:
+            output = coerce(value)
+        except Exception:
+            raise _DELEGATE from None
+        if output is None or output is Undefined:
+            raise _DELEGATE
+        return output
+
+    return coerced
 
 
 def _non_null(inner: Complete) -> Complete:
@@ -92,46 +271,74 @@ def _as_list(item: Complete) -> Complete:
     return as_list
 
 
-def _as_leaf(leaf: GraphQLLeafType) -> Complete:
-    coerce = leaf.coerce_output_value
-
-    def as_leaf(value: Any) -> Any:
-        if value is None or value is Undefined:
-            return None
-        if isinstance(value, Exception) or hasattr(value, "__await__"):
-            raise _DELEGATE
-        try:
-            coerced = coerce(value)
-        except Exception:
-            raise _DELEGATE from None
-        if coerced is None or coerced is Undefined:
-            raise _DELEGATE
-        return coerced
-
-    return as_leaf
+def _directed(directives: Any) -> bool:
+    """Whether a field carries a directive other than the ``@skip``/``@include`` that field
+    collection already applied (``@stream``, say): graphql-core's to handle."""
+    return any(directive.name.value not in _COLLECTION_DIRECTIVES for directive in directives)
 
 
-def _plain_leaf(field: GraphQLField) -> _Leaf | None:
-    if field.args or not getattr(field.resolve, "_is_default", False):
+class _Plain:
+    """A plain field: its default resolver, and either a leaf or a composite completion."""
+
+    __slots__ = ("composite", "leaf", "read")
+
+    def __init__(
+        self, read: Callable[[Any], Any], leaf: Complete | None, composite: _Composite | None
+    ) -> None:
+        self.read = read
+        self.leaf = leaf
+        self.composite = composite
+
+
+def _plain(field: GraphQLField) -> _Plain | None:
+    if field.args or field.resolve is None or not getattr(field.resolve, "_is_default", False):
         return None
-    complete = _completer(field.type)
-    return None if complete is None or field.resolve is None else _Leaf(field.resolve, complete)
+    leaf = _leaf(field.type)
+    composite = None if leaf is not None else _composite(field.type)
+    if leaf is None and composite is None:
+        return None
+    return _Plain(_reader(field), leaf, composite)
 
 
-def _leaves(schema: GraphQLSchema, parent_type: GraphQLObjectType) -> dict[str, _Leaf]:
-    by_type = _plans.setdefault(schema, {})
-    found = by_type.get(parent_type.name)
+def _reader(field: GraphQLField) -> Callable[[Any], Any]:
+    """The field's value from its parent: what strawberry's default resolver reads (an
+    attribute, when the schema keeps the default ``getattr``)."""
+    definition = field.extensions.get("strawberry-definition")
+    if getattr(definition, "default_resolver", None) is getattr:
+        return attrgetter(definition.python_name)  # type: ignore[union-attr]
+    resolve = field.resolve
+    assert resolve is not None
+    return lambda source: resolve(source, None)
+
+
+Plans = dict[str, dict[str, _Plain]]
+# (response name, its field nodes, the plain field or None, whether it is __typename)
+_Step = tuple[str, FieldDetailsList, _Plain | None, bool]
+# Completed values that are never awaitable: no need to ask.
+_SETTLED = frozenset({dict, list, str, int, bool, type(None)})
+_plans: weakref.WeakKeyDictionary[GraphQLSchema, Plans] = weakref.WeakKeyDictionary()
+
+
+def _plain_fields(plans: Plans, parent_type: GraphQLObjectType) -> dict[str, _Plain]:
+    found = plans.get(parent_type.name)
     if found is None:
         found = {
-            name: leaf
+            name: plain
             for name, field in parent_type.fields.items()
-            if (leaf := _plain_leaf(field)) is not None
+            if (plain := _plain(field)) is not None
         }
-        by_type[parent_type.name] = found
+        plans[parent_type.name] = found
     return found
 
 
-class PlainLeavesExecutionContext(StrawberryGraphQLCoreExecutionContext):
+class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plans = _plans.setdefault(self.schema, {})
+        self._selections: dict[tuple[str, int], tuple[GroupedFieldSet, list[_Step]]] = {}
+        manager = self.middleware_manager
+        self._shortcut = manager is None or manager._middleware_resolvers is None
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,
@@ -140,44 +347,149 @@ class PlainLeavesExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        manager = self.middleware_manager
-        if manager is not None and manager._middleware_resolvers is not None:
+        """graphql-core's `execute_fields`, with plain fields completed in place."""
+        if not self._shortcut:
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        leaves = _leaves(self.schema, parent_type)
-        done: dict[str, Any] = {}
-        rest: GroupedFieldSet = {}
-        for response_name, field_details_list in grouped_field_set.items():
-            leaf = leaves.get(field_details_list[0].node.name.value)
-            if leaf is not None:
-                try:
-                    done[response_name] = leaf.complete(leaf.resolve(source_value, None))
-                    continue
-                except _Delegate:
-                    pass
-            rest[response_name] = field_details_list
-        if not rest:
-            return done
-        others = super().execute_fields(parent_type, source_value, path, rest, position_context)
-        if isinstance(others, dict):
-            return _in_order(grouped_field_set, done, others)
-        pending = others
+        is_awaitable = self.is_awaitable
+        results: dict[str, Any] = {}
+        pending: list[str] = []
+        try:
+            for response_name, fields, plain, typename in self._steps(
+                parent_type, grouped_field_set
+            ):
+                result: Any = _DELEGATE
+                if plain is not None:
+                    value = plain.read(source_value)
+                    leaf = plain.leaf
+                    if leaf is not None:
+                        try:  # noqa: SIM105 (suppress() would cost a context manager a leaf)
+                            result = leaf(value)
+                        except _Delegate:
+                            pass
+                    else:
+                        result = self._complete_composite(
+                            plain, value, parent_type, fields, path, response_name, position_context
+                        )
+                elif typename:
+                    result = parent_type.name
+                if result is _DELEGATE:
+                    result = self.execute_field(
+                        parent_type,
+                        source_value,
+                        fields,
+                        Path(path, response_name, parent_type.name),
+                        position_context,
+                    )
+                    if result is Undefined:
+                        continue
+                results[response_name] = result
+                if type(result) not in _SETTLED and is_awaitable(result):
+                    pending.append(response_name)
+        except Exception:
+            if pending:
+                self.settle_in_background([results[name] for name in pending])
+            raise
+        if not pending:
+            return results
 
-        async def in_order() -> dict[str, Any]:
-            return _in_order(grouped_field_set, done, await pending)
+        async def gathered() -> dict[str, Any]:
+            settled = await gather_with_cancel(*(results[name] for name in pending))
+            results.update(zip(pending, settled, strict=True))
+            return results
 
-        return in_order()
+        return gathered()
 
+    def _steps(self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> list[_Step]:
+        """How to run each field of a selection, worked out once per selection and request
+        (the selection of a list's items is one object, run for every item)."""
+        key = (parent_type.name, id(grouped))
+        cached = self._selections.get(key)
+        if cached is not None:
+            return cached[1]
+        plain_fields = _plain_fields(self._plans, parent_type)
+        steps: list[_Step] = []
+        for response_name, fields in grouped.items():
+            node = fields[0].node
+            name = node.name.value
+            shortcut = not (node.directives and _directed(node.directives))
+            plain = plain_fields.get(name) if shortcut else None
+            steps.append((response_name, fields, plain, shortcut and name == _TYPENAME))
+        # The selection is kept with its steps so that its id is not reused meanwhile.
+        self._selections[key] = (grouped, steps)
+        return steps
 
-def _in_order(
-    grouped_field_set: GroupedFieldSet, done: dict[str, Any], others: dict[str, Any]
-) -> dict[str, Any]:
-    """The response keys in the selection's order (fields graphql-core dropped stay out)."""
-    if not done:
-        return others
-    return {
-        key: done[key] if key in done else others[key]
-        for key in grouped_field_set
-        if key in done or key in others
-    }
+    def _complete_composite(
+        self,
+        plain: _Plain,
+        value: Any,
+        parent_type: GraphQLObjectType,
+        fields: FieldDetailsList,
+        path: Path | None,
+        response_name: str,
+        position_context: Any,
+    ) -> Any:
+        """The field's completed value (maybe awaitable), or `_DELEGATE`."""
+        composite = plain.composite
+        assert composite is not None
+        if not composite.accepts(value):
+            return _DELEGATE
+        field_path = Path(path, response_name, parent_type.name)
+        return self.guarded(
+            composite, composite.graphql_type, value, fields, field_path, position_context
+        )
+
+    def executed(
+        self,
+        object_type: GraphQLObjectType,
+        value: Any,
+        grouped: GroupedFieldSet,
+        return_type: GraphQLOutputType,
+        fields: FieldDetailsList,
+        path: Path,
+    ) -> AwaitableOrValue[Any]:
+        """An object's collected sub-selection run on ``value``, with its error handled as
+        in `guarded`."""
+        try:
+            completed = self.execute_fields(object_type, value, path, grouped, None)
+        except Exception as error:
+            self.handle_field_error(error, return_type, fields, path)
+            return None
+        if isinstance(completed, dict):
+            return completed
+        return self._awaited(completed, return_type, fields, path)
+
+    def guarded(
+        self,
+        composite: _Composite,
+        return_type: GraphQLOutputType,
+        value: Any,
+        fields: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> AwaitableOrValue[Any]:
+        """The value completed, with its error handled as graphql-core handles a field's or a
+        list item's: recorded with a null, or raised on to the parent when the type is
+        non-null."""
+        try:
+            completed = composite.complete(self, value, fields, path, position_context)
+        except Exception as error:
+            self.handle_field_error(error, return_type, fields, path)
+            return None
+        if type(completed) in _SETTLED or not self.is_awaitable(completed):
+            return completed
+        return self._awaited(completed, return_type, fields, path)
+
+    async def _awaited(
+        self,
+        pending: Awaitable[Any],
+        return_type: GraphQLOutputType,
+        fields: FieldDetailsList,
+        path: Path,
+    ) -> Any:
+        try:
+            return await pending
+        except Exception as error:
+            self.handle_field_error(error, return_type, fields, path)
+            return None

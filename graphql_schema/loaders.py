@@ -7,8 +7,8 @@ import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from sqlalchemy.engine import Connection
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from app.catalog.listing import ListedOption, RewardFilter, list_options
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from graphql_schema.catalog.types import RewardOption
     from graphql_schema.context import Context
 
-__all__ = ["Loaders", "RewardKey", "list_options_for", "options_by_key"]
+__all__ = ["Loaders", "RewardKey", "options_for"]
 
 MemberKey = tuple[uuid.UUID, str]
 RewardKey = tuple[uuid.UUID, uuid.UUID]  # (price class, reward)
@@ -50,9 +50,11 @@ class Loaders:
         return [found[key] for key in keys]
 
     async def _options(self, keys: list[RewardKey]) -> list[list[RewardOption]]:
-        """Every option of every reward on the page, with its points, in one statement."""
-        async with self.context.database.session() as session:
-            return options_by_key(await list_options_for(session, keys), keys)
+        """Every option of the rewards asked for together, with their points, in one
+        statement."""
+        return await self.context.database.read(
+            lambda connection: options_for(connection, keys), short=True
+        )
 
     async def _counts(self, keys: list[tuple[uuid.UUID, RewardFilter]]) -> list[int]:
         return [
@@ -60,18 +62,13 @@ class Loaders:
         ]
 
 
-async def list_options_for(session: AsyncSession, keys: list[RewardKey]) -> list[ListedOption]:
-    return await list_options(
-        session, {price_class for price_class, _ in keys}, [reward_id for _, reward_id in keys]
-    )
-
-
-def options_by_key(rows: list[ListedOption], keys: list[RewardKey]) -> list[list[RewardOption]]:
+def options_for(connection: Connection, keys: list[RewardKey]) -> list[list[RewardOption]]:
     """Each key's options, fixed values ascending then the range; an option a class does not
     price is listed without points."""
     from graphql_schema.catalog.types import option_type
 
     classes = {price_class for price_class, _ in keys}
+    rows = list_options(connection, classes, [reward_id for _, reward_id in keys])
     found: dict[RewardKey, list[tuple[tuple[int, Decimal], RewardOption]]] = {}
     for row in rows:
         for key_class in classes if row.price_class_id is None else (row.price_class_id,):

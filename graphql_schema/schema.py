@@ -26,7 +26,7 @@ from strawberry.types import ExecutionContext
 from app import __version__
 from app.log import get_logger
 from graphql_schema import _limits
-from graphql_schema._execution import PlainLeavesExecutionContext
+from graphql_schema._execution import PlainFieldsExecutionContext
 from graphql_schema.catalog.queries import CatalogQuery
 from graphql_schema.catalog.types import Reward
 from graphql_schema.points.mutations import PointsMutation
@@ -114,5 +114,5 @@ def create_schema(*, introspection: bool = True, query: type = Query) -> strawbe
         extensions=extensions,
         config=config,
         types=[Reward],
-        execution_context_class=PlainLeavesExecutionContext,
+        execution_context_class=PlainFieldsExecutionContext,
     )

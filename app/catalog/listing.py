@@ -4,6 +4,9 @@ A cursor holds the sort key of the last row of a page; the next page is the rows
 (``WHERE (key…) > (…) ORDER BY key… LIMIT n``), so pages are stable while the snapshot does
 not change and cost the same deep in the catalog as at its start. Points are the viewer's
 price class (`app.catalog.prices`).
+
+Reads are plain functions of a synchronous connection, run by `Database.read`: a page and its
+options in one transaction and, on SQLite, one thread hop.
 """
 
 from __future__ import annotations
@@ -12,13 +15,25 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, or_, tuple_
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    tuple_,
+)
 from sqlalchemy import select as select_columns
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import col
 
 from app.catalog.models import OptionPrice, Reward, RewardCountry, RewardOption, RewardPrice
 
@@ -109,34 +124,55 @@ def _escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _conditions(price_class_id: uuid.UUID, wanted: RewardFilter) -> list[ColumnElement[bool]]:
+def _parameters(price_class_id: uuid.UUID, wanted: RewardFilter) -> dict[str, Any]:
+    """The values of a filter, by the names its statement binds them to; an unused filter has
+    none (and its condition is not in the statement)."""
+    values: dict[str, Any] = {"price_class": price_class_id}
+    if wanted.kinds:
+        values["kinds"] = list(wanted.kinds)
+    if wanted.brand:
+        values["brand"] = wanted.brand.lower()
+    if wanted.currency:
+        values["currency"] = wanted.currency.upper()
+    if wanted.search:
+        values["search"] = f"%{_escape(wanted.search.lower())}%"
+        values["prefix"] = f"{_escape(wanted.search.lower())}%"
+    if wanted.country:
+        values["country"] = wanted.country.upper()
+    if wanted.min_points is not None:
+        values["min_points"] = wanted.min_points
+    if wanted.max_points is not None:
+        values["max_points"] = wanted.max_points
+    return values
+
+
+def _conditions(used: frozenset[str]) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         col(Reward.available).is_(True),
-        col(RewardPrice.price_class_id) == price_class_id,
+        col(RewardPrice.price_class_id) == bindparam("price_class"),
     ]
-    if wanted.kinds:
-        conditions.append(col(Reward.kind).in_(wanted.kinds))
-    if wanted.brand:
-        conditions.append(col(Reward.brand_key) == wanted.brand.lower())
-    if wanted.currency:
-        conditions.append(col(Reward.currency) == wanted.currency.upper())
-    if wanted.search:
-        term = f"%{_escape(wanted.search.lower())}%"
-        conditions.append(col(Reward.search_text).like(term, escape="\\"))
-    if wanted.country:
+    if "kinds" in used:
+        conditions.append(col(Reward.kind).in_(bindparam("kinds", expanding=True)))
+    if "brand" in used:
+        conditions.append(col(Reward.brand_key) == bindparam("brand"))
+    if "currency" in used:
+        conditions.append(col(Reward.currency) == bindparam("currency"))
+    if "search" in used:
+        conditions.append(col(Reward.search_text).like(bindparam("search"), escape="\\"))
+    if "country" in used:
         listed = exists().where(
             col(RewardCountry.reward_id) == Reward.id,
-            col(RewardCountry.country) == wanted.country.upper(),
+            col(RewardCountry.country) == bindparam("country"),
         )
         conditions.append(or_(col(Reward.countries) == "", listed))
-    if wanted.min_points is not None:
-        conditions.append(col(RewardPrice.min_points) >= wanted.min_points)
-    if wanted.max_points is not None:
-        conditions.append(col(RewardPrice.min_points) <= wanted.max_points)
+    if "min_points" in used:
+        conditions.append(col(RewardPrice.min_points) >= bindparam("min_points"))
+    if "max_points" in used:
+        conditions.append(col(RewardPrice.min_points) <= bindparam("max_points"))
     return conditions
 
 
-def _sort_key(sort: RewardSort, search: str | None) -> tuple[list[Any], bool]:
+def _sort_key(sort: RewardSort, search: bool) -> tuple[list[Any], bool]:
     """The columns a sort orders by (the reward id last, to break ties) and whether it is
     descending."""
     # Points orders break ties on reward_price.reward_id (equal to reward.id by the join) so the
@@ -147,7 +183,7 @@ def _sort_key(sort: RewardSort, search: str | None) -> tuple[list[Any], bool]:
         return [col(RewardPrice.min_points), col(RewardPrice.reward_id)], True
     if sort is RewardSort.NAME_ASC or not search:
         return [col(Reward.name_key), col(Reward.id)], False
-    prefix = f"{_escape(search.lower())}%"
+    prefix: BindParameter[str] = bindparam("prefix")
     rank = case(
         (col(Reward.name_key).like(prefix, escape="\\"), literal(0)),
         (col(Reward.brand_key).like(prefix, escape="\\"), literal(1)),
@@ -156,8 +192,27 @@ def _sort_key(sort: RewardSort, search: str | None) -> tuple[list[Any], bool]:
     return [rank, col(Reward.name_key), col(Reward.id)], False
 
 
-async def list_rewards(
-    session: AsyncSession,
+@lru_cache(maxsize=512)
+def _page_statement(sort: RewardSort, used: frozenset[str], after: bool) -> tuple[Select[Any], int]:
+    """A page's statement for one shape of query, built once: what varies between requests
+    is bound at execution (SQLAlchemy then reuses its compiled form as well), and the key's
+    length for cursors."""
+    key, descending = _sort_key(sort, "search" in used)
+    statement = (
+        select_columns(*_SHOWN, *key[:-1])
+        .join(RewardPrice, col(RewardPrice.reward_id) == Reward.id)
+        .where(and_(*_conditions(used)))
+    )
+    if after:
+        position = tuple_(*key)
+        bound = tuple_(*(bindparam(f"after_{i}", type_=c.type) for i, c in enumerate(key)))
+        statement = statement.where(position < bound if descending else position > bound)
+    order = [column.desc() if descending else column.asc() for column in key]
+    return statement.order_by(*order).limit(bindparam("limit")), len(key)
+
+
+def list_rewards(
+    connection: Connection,
     price_class_id: uuid.UUID,
     *,
     wanted: RewardFilter,
@@ -167,19 +222,14 @@ async def list_rewards(
 ) -> RewardPage:
     """One page: at most ``first`` (capped at `MAX_PAGE`) rewards after the cursor ``after``."""
     size = max(1, min(first, MAX_PAGE))
-    key, descending = _sort_key(sort, wanted.search)
-    statement = (
-        select_columns(*_SHOWN, *key[:-1])
-        .join(RewardPrice, col(RewardPrice.reward_id) == Reward.id)
-        .where(and_(*_conditions(price_class_id, wanted)))
-    )
-    if after is not None and len(after) == len(key):
-        position = tuple_(*key)
-        bound = tuple_(*(literal(value) for value in _typed(after)))
-        statement = statement.where(position < bound if descending else position > bound)
-    order = [column.desc() if descending else column.asc() for column in key]
-    connection = await session.connection()
-    rows = (await connection.execute(statement.order_by(*order).limit(size + 1))).all()
+    values = _parameters(price_class_id, wanted)
+    _, key_length = _page_statement(sort, frozenset(values), False)
+    after = after if after is not None and len(after) == key_length else None
+    statement, _ = _page_statement(sort, frozenset(values), after is not None)
+    if after is not None:
+        values.update((f"after_{i}", value) for i, value in enumerate(_typed(after)))
+    values["limit"] = size + 1
+    rows = connection.execute(statement, values).all()
     shown = len(_SHOWN)
     page = RewardPage(has_next=len(rows) > size)
     for row in rows[:size]:
@@ -188,63 +238,74 @@ async def list_rewards(
     return page
 
 
-async def get_reward(
-    session: AsyncSession, price_class_id: uuid.UUID, reward_id: uuid.UUID
+_ONE_REWARD = (
+    select_columns(*_SHOWN)
+    .outerjoin(
+        RewardPrice,
+        (col(RewardPrice.reward_id) == Reward.id)
+        & (col(RewardPrice.price_class_id) == bindparam("price_class")),
+    )
+    .where(col(Reward.id) == bindparam("reward"))
+)
+
+
+def get_reward(
+    connection: Connection, price_class_id: uuid.UUID, reward_id: uuid.UUID
 ) -> Listed | None:
     """One reward by id, available or not, priced in the class (None points: unpriced)."""
-    connection = await session.connection()
-    row = (
-        await connection.execute(
-            select_columns(*_SHOWN)
-            .outerjoin(
-                RewardPrice,
-                (col(RewardPrice.reward_id) == Reward.id)
-                & (col(RewardPrice.price_class_id) == price_class_id),
-            )
-            .where(col(Reward.id) == reward_id)
-        )
+    row = connection.execute(
+        _ONE_REWARD, {"price_class": price_class_id, "reward": reward_id}
     ).first()
     return Listed(*row) if row is not None else None
 
 
-async def list_options(
-    session: AsyncSession, price_classes: set[uuid.UUID], reward_ids: list[uuid.UUID]
+_OPTIONS = (
+    select_columns(
+        col(RewardOption.id),
+        col(RewardOption.reward_id),
+        col(Reward.currency),
+        col(RewardOption.face_value),
+        col(RewardOption.min_value),
+        col(RewardOption.max_value),
+        col(OptionPrice.price_class_id),
+        col(OptionPrice.points),
+    )
+    .join(Reward, col(Reward.id) == RewardOption.reward_id)
+    .outerjoin(
+        OptionPrice,
+        (col(OptionPrice.option_id) == RewardOption.id)
+        & col(OptionPrice.price_class_id).in_(bindparam("price_classes", expanding=True)),
+    )
+    .where(col(RewardOption.reward_id).in_(bindparam("rewards", expanding=True)))
+)
+
+
+def list_options(
+    connection: Connection, price_classes: set[uuid.UUID], reward_ids: list[uuid.UUID]
 ) -> list[ListedOption]:
     """Every option of the rewards, with its points in each of the classes that prices it
     (an unpriced option comes once, without a class)."""
-    connection = await session.connection()
-    rows = await connection.execute(
-        select_columns(
-            col(RewardOption.id),
-            col(RewardOption.reward_id),
-            col(Reward.currency),
-            col(RewardOption.face_value),
-            col(RewardOption.min_value),
-            col(RewardOption.max_value),
-            col(OptionPrice.price_class_id),
-            col(OptionPrice.points),
-        )
-        .join(Reward, col(Reward.id) == RewardOption.reward_id)
-        .outerjoin(
-            OptionPrice,
-            (col(OptionPrice.option_id) == RewardOption.id)
-            & col(OptionPrice.price_class_id).in_(price_classes),
-        )
-        .where(col(RewardOption.reward_id).in_(reward_ids))
+    rows = connection.execute(
+        _OPTIONS, {"price_classes": list(price_classes), "rewards": reward_ids}
     )
     return [ListedOption(*row) for row in rows]
 
 
-async def count_rewards(
-    session: AsyncSession, price_class_id: uuid.UUID, *, wanted: RewardFilter
-) -> int:
-    statement = (
-        select(func.count())
+@lru_cache(maxsize=128)
+def _count_statement(used: frozenset[str]) -> Select[Any]:
+    return (
+        select_columns(func.count())
         .select_from(Reward)
         .join(RewardPrice, col(RewardPrice.reward_id) == Reward.id)
-        .where(and_(*_conditions(price_class_id, wanted)))
+        .where(and_(*_conditions(used)))
     )
-    return int((await session.exec(statement)).one())
+
+
+def count_rewards(
+    connection: Connection, price_class_id: uuid.UUID, *, wanted: RewardFilter
+) -> int:
+    values = _parameters(price_class_id, wanted)
+    return int(connection.execute(_count_statement(frozenset(values)), values).scalar_one())
 
 
 def _typed(values: list[Any]) -> list[Any]:

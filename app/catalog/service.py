@@ -84,8 +84,9 @@ class CatalogService:
         """How many rewards a filter matches, counted once per snapshot version."""
         key = (await self.version(), price_class_id, wanted)
         if key not in self._counts:
-            async with self.database.session() as session:
-                counted = await count_rewards(session, price_class_id, wanted=wanted)
+            counted = await self.database.read(
+                lambda connection: count_rewards(connection, price_class_id, wanted=wanted)
+            )
             if len(self._counts) >= COUNT_CACHE_SIZE:
                 self._counts.clear()
             self._counts[key] = counted

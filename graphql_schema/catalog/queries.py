@@ -6,18 +6,20 @@ import uuid
 from typing import Any
 
 import strawberry
+from sqlalchemy.engine import Connection
 from strawberry.relay import from_base64
 from strawberry.types.nodes import SelectedField, Selection
 
 from app.catalog.listing import RewardFilter as Wanted
+from app.catalog.listing import RewardPage, get_reward, list_rewards
 from app.catalog.listing import RewardSort as SortKey
-from app.catalog.listing import get_reward, list_rewards
 from graphql_schema.catalog.types import (
     Node,
     Reward,
     RewardConnection,
     RewardEdge,
     RewardFilter,
+    RewardOption,
     RewardSort,
     VendorHealth,
     reward_type,
@@ -25,7 +27,7 @@ from graphql_schema.catalog.types import (
 from graphql_schema.context import Info
 from graphql_schema.core.permissions import AnyPrincipal, OpsOnly
 from graphql_schema.core.types import PageInfo
-from graphql_schema.loaders import list_options_for, options_by_key
+from graphql_schema.loaders import options_for
 
 __all__ = ["CatalogQuery"]
 
@@ -69,26 +71,31 @@ class CatalogQuery:
         price_class = await context.viewer_price_class()
         wanted = _wanted(filter)
         position = decode_cursor(after) if after else None
-        async with context.database.session() as session:
-            page = await list_rewards(
-                session,
+        with_options = _selects(info.selected_fields, info.field_name, "edges", "node", "options")
+
+        def read(connection: Connection) -> tuple[RewardPage, list[list[RewardOption]] | None]:
+            page = list_rewards(
+                connection,
                 price_class,
                 wanted=wanted,
                 sort=SortKey((sort or RewardSort.RELEVANCE).value),
                 first=first if first is not None else 20,
                 after=position,
             )
-            if page.items and _selects(
-                info.selected_fields, info.field_name, "edges", "node", "options"
-            ):
-                # The page's options in the same read: the DataLoader then has them all.
-                keys = [(price_class, item.id) for item in page.items]
-                options = options_by_key(await list_options_for(session, keys), keys)
-                context.loaders.options_by_reward.prime_many(dict(zip(keys, options, strict=True)))
+            if not (with_options and page.items):
+                return page, None
+            # The page's options in the page's own transaction: one statement for all of them.
+            return page, options_for(connection, [(price_class, item.id) for item in page.items])
+
+        # A keyset page walks an index and stops; a substring search scans.
+        page, options = await context.database.read(read, short=not wanted.search)
         total = await context.loaders.reward_count.load((price_class, wanted))
         edges = [
-            RewardEdge(cursor=encode_cursor(cursor), node=reward_type(item, price_class))
-            for item, cursor in zip(page.items, page.cursors, strict=True)
+            RewardEdge(
+                cursor=encode_cursor(cursor),
+                node=reward_type(item, price_class, options[index] if options else None),
+            )
+            for index, (item, cursor) in enumerate(zip(page.items, page.cursors, strict=True))
         ]
         return RewardConnection(
             edges=edges,
@@ -121,9 +128,15 @@ class CatalogQuery:
 
 async def _reward(info: Info, reward_id: uuid.UUID) -> Reward | None:
     price_class = await info.context.viewer_price_class()
-    async with info.context.database.session() as session:
-        row = await get_reward(session, price_class, reward_id)
-    return reward_type(row, price_class) if row is not None else None
+    row = await info.context.database.read(
+        lambda connection: get_reward(connection, price_class, reward_id), short=True
+    )
+    if row is None:
+        return None
+    options = None
+    if _selects(info.selected_fields, info.field_name, "options"):
+        options = await info.context.loaders.options_by_reward.load((price_class, row.id))
+    return reward_type(row, price_class, options)
 
 
 def _selects(selections: list[Selection], *path: str) -> bool:

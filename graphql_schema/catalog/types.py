@@ -1,5 +1,9 @@
-"""Catalog types. Leaf fields are plain attributes set when the object is built (no resolver
-per field); only `Reward.options` resolves, through a DataLoader that batches a whole page."""
+"""Catalog types: plain attributes set when the object is built, no resolver per field.
+
+A reward's options come with it: a page reads the options of all its rewards in its own
+transaction (one statement for the page), a single reward through the request's DataLoader.
+Plain fields are what `graphql_schema._execution` completes without graphql-core's per-field
+machinery, which is most of what a catalog page costs to serve."""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from strawberry.relay import to_base64
 
 from app.catalog.listing import Listed, ListedOption
 from app.catalog.listing import RewardSort as SortKey
-from graphql_schema.context import Info
 from graphql_schema.core.types import Money, PageInfo
 
 __all__ = [
@@ -83,15 +86,16 @@ class Reward(Node):
         description="The cheapest option in the viewer's program."
     )
     available: bool
-
-    @strawberry.field
-    async def options(self, info: Info) -> list[RewardOption]:
-        return await info.context.loaders.options_by_reward.load(
-            (self.price_class_id, self.reward_id)
-        )
+    options: list[RewardOption] = strawberry.field(
+        description="Fixed values in ascending order, then the range."
+    )
 
 
-def reward_type(row: Listed, price_class_id: uuid.UUID) -> Reward:
+def reward_type(
+    row: Listed, price_class_id: uuid.UUID, options: list[RewardOption] | None = None
+) -> Reward:
+    """The reward as GraphQL shows it; ``options`` is left out (empty) when the query does not
+    select them."""
     return Reward(
         reward_id=row.id,
         price_class_id=price_class_id,
@@ -105,6 +109,7 @@ def reward_type(row: Listed, price_class_id: uuid.UUID) -> Reward:
         currency=row.currency,
         min_points=row.min_points,
         available=row.available,
+        options=options if options is not None else [],
     )
 
 

@@ -1,5 +1,5 @@
-"""The plain-leaves execution context answers exactly what graphql-core answers, errors and
-null propagation included, while resolving plain leaves without `execute_field`."""
+"""The plain-fields execution context answers exactly what graphql-core answers, errors and
+null propagation included, while completing plain fields without `execute_field`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from graphql import GraphQLResolveInfo
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext as Stock
 
-from graphql_schema._execution import PlainLeavesExecutionContext
+from graphql_schema._execution import PlainFieldsExecutionContext
 
 pytestmark = pytest.mark.asyncio
 
@@ -43,6 +43,31 @@ class Item:
     def shout(self, suffix: str = "!") -> str:
         return self.name.upper() + suffix
 
+    @strawberry.field
+    def crash(self) -> int:
+        raise ValueError(f"{self.name} crashed")
+
+    @strawberry.field
+    async def boom(self) -> int:
+        raise ValueError(f"{self.name} went boom")
+
+
+@strawberry.interface
+class Named:
+    title: str
+
+
+@strawberry.type
+class Titled(Named):
+    title: str
+
+
+class LooksLikeAnItem:
+    """Not an `Item`, but graphql-core reads the same attributes from it."""
+
+    def __init__(self, item: Item) -> None:
+        self.__dict__.update(vars(item))
+
 
 @strawberry.type
 class Box:
@@ -50,6 +75,7 @@ class Box:
     item: Item
     items: list[Item]
     maybe: Item | None
+    titled: list[Titled] | None = None
 
 
 def _item(name: Any = "apple", count: Any = 3, **changes: Any) -> Item:
@@ -72,9 +98,18 @@ BOXES: dict[str, Box] = {
     "null_name": Box(label="x", item=_item(), items=[_item(name=None)], maybe=_item(name=None)),
     # A value its scalar refuses, an exception where a value should be, a wrong list.
     "bad_int": Box(label=None, item=_item(count="many"), items=[], maybe=None),
+    # An int past 32 bits (refused), a bool where an Int is due (coerced to 1).
+    "big_int": Box(label=None, item=_item(), items=[_item(count=2**40)], maybe=None),
+    "bool_int": Box(label=None, item=_item(count=True), items=[], maybe=None),
     "exception": Box(label="x", item=_item(), items=[], maybe=_item(ratio=ValueError("no ratio"))),
     "not_a_list": Box(label="x", item=_item(tags="abc"), items=[], maybe=None),
     "null_in_list": Box(label="x", item=_item(tags=["a", None]), items=[], maybe=None),
+    # Objects graphql-core completes though they are not plain: another class, a cast, an
+    # interface's implementation, a null item in a list of non-null objects.
+    "lookalike": Box(label="x", item=cast(Item, LooksLikeAnItem(_item())), items=[], maybe=None),
+    "cast": Box(label="x", item=strawberry.cast(Item, _item()), items=[], maybe=None),
+    "titled": Box(label="x", item=_item(), items=[], maybe=None, titled=[Titled(title="t")]),
+    "null_item": Box(label="x", item=_item(), items=[_item(), cast(Item, None)], maybe=None),
 }
 
 
@@ -99,7 +134,7 @@ class Counting(Stock):
         return super().execute_field(*args, **kwargs)
 
 
-class CountingPlain(PlainLeavesExecutionContext):
+class CountingPlain(PlainFieldsExecutionContext):
     calls = 0
 
     def execute_field(self, *args: Any, **kwargs: Any) -> Any:
@@ -118,9 +153,20 @@ QUERIES = [
     "count @skip(if: $yes) } } }",
     '{ box(name: "null_name") { label item { name } items { name count } maybe { name } } }',
     '{ box(name: "bad_int") { label item { name count } } }',
+    '{ box(name: "big_int") { label items { count } } }',
+    '{ box(name: "bool_int") { item { count } } }',
     '{ box(name: "exception") { label maybe { name ratio } } }',
     '{ box(name: "not_a_list") { item { tags } } }',
     '{ box(name: "null_in_list") { item { name tags } } }',
+    '{ box(name: "lookalike") { item { name count } } }',
+    '{ box(name: "cast") { item { name count } } }',
+    '{ box(name: "titled") { titled { title __typename } } }',
+    '{ box(name: "null_item") { label items { name } } }',
+    # Errors deep in plain objects: a nullable field, a non-null one inside a list of
+    # non-null items (nulling the nearest nullable parent), sync and async.
+    '{ box(name: "good") { label maybe { name } item { name } items { name crash } } }',
+    "{ boxes { label items { name boom twice } } }",
+    '{ b1: box(name: "good") { items { count boom } } b2: box(name: "good") { label } }',
 ]
 
 
@@ -137,7 +183,7 @@ def _outcome(result: Any) -> tuple[Any, list[tuple[str, Any]]]:
 async def test_answers_match_graphql_core(query: str) -> None:
     variables = {"yes": True}
     expected = await _schema(Counting).execute(query, variable_values=variables)
-    actual = await _schema(PlainLeavesExecutionContext).execute(query, variable_values=variables)
+    actual = await _schema(PlainFieldsExecutionContext).execute(query, variable_values=variables)
 
     assert _outcome(actual) == _outcome(expected)
     assert list(_keys(actual.data)) == list(_keys(expected.data)), "same keys, same order"
@@ -153,14 +199,15 @@ def _keys(data: Any) -> Iterator[str]:
             yield from _keys(value)
 
 
-async def test_plain_leaves_skip_graphql_cores_field_execution() -> None:
+async def test_plain_fields_skip_graphql_cores_field_execution() -> None:
     Counting.calls = CountingPlain.calls = 0
     await _schema(Counting).execute(QUERIES[0])
     await _schema(CountingPlain).execute(QUERIES[0])
-    # Left to graphql-core: box, item, items and maybe (objects), then twice and shout
-    # (resolvers) and __typename for each of the three items; label and every other leaf not.
-    assert CountingPlain.calls == 4 + 3 * 3
-    assert Counting.calls == CountingPlain.calls + 1 + 3 * 8, "label and 8 leaves per item"
+    # Left to graphql-core: box (a resolver with an argument), then twice and shout for each of
+    # the three items; not the objects item, items and maybe, nor label, nor any leaf or
+    # __typename of the items.
+    assert CountingPlain.calls == 1 + 3 * 2
+    assert Counting.calls == CountingPlain.calls + 3 + 1 + 3 * 9, "objects, label, 9 per item"
 
 
 class Uppercase(SchemaExtension):
@@ -175,7 +222,7 @@ class Uppercase(SchemaExtension):
 
 async def test_resolve_middleware_sees_every_field() -> None:
     schema = strawberry.Schema(
-        query=Query, extensions=[Uppercase], execution_context_class=PlainLeavesExecutionContext
+        query=Query, extensions=[Uppercase], execution_context_class=PlainFieldsExecutionContext
     )
     result = await schema.execute('{ box(name: "good") { label item { name } } }')
     assert cast(dict[str, Any], result.data)["box"] == {"label": "FRUIT", "item": {"name": "APPLE"}}
