@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import DateTime, Numeric, String
+from sqlalchemy import DateTime, Numeric, String, Uuid
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import SQLModel
 
-__all__ = ["NAMING_CONVENTION", "ExactDecimal", "UTCDateTime", "utcnow"]
+__all__ = ["NAMING_CONVENTION", "ExactDecimal", "InternedUuid", "UTCDateTime", "utcnow"]
 
 # Deterministic constraint names, so migrations can drop and alter them on both backends. Set
 # here, before any table is declared (every model module imports this one).
@@ -89,3 +91,26 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if value is None:
             return None
         return Decimal(str(value)).quantize(Decimal(1).scaleb(-self.scale))
+
+
+class InternedUuid(Uuid[uuid.UUID]):
+    """A `Uuid` column read back as one shared `uuid.UUID` per id, for hot read paths.
+
+    SQLite stores ids as hex text, and `uuid.UUID` parses text in pure Python: a catalog page
+    with its options converts some 130 ids, a tenth of the request. Pages repeat ids (each
+    option carries its reward's) and serve the same rewards over and over, so each text is
+    converted once (a bounded LRU; UUIDs are immutable, sharing them is safe). PostgreSQL
+    returns native UUIDs: unchanged there.
+    """
+
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        if dialect.supports_native_uuid and self.native_uuid:
+            return super().result_processor(dialect, coltype)  # type: ignore[no-untyped-call]
+        return _uuid_of_text
+
+
+@lru_cache(maxsize=16_384)
+def _uuid_of_text(text: str | None) -> uuid.UUID | None:
+    return None if text is None else uuid.UUID(text)

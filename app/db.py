@@ -142,8 +142,9 @@ class Database:
         return AsyncSession(self.engine, expire_on_commit=False)
 
     async def read(self, work: Callable[[Connection], T], *, short: bool = False) -> T:
-        """``work(connection)`` in one read transaction (a consistent snapshot), rolled back
-        when it returns. ``work`` must only read.
+        """``work(connection)`` in one read transaction, rolled back when it returns: one
+        snapshot for all its statements (PostgreSQL: ``REPEATABLE READ``, read only).
+        ``work`` must only read.
 
         On SQLite a read runs on a reader thread, so a long scan leaves the event loop free;
         a ``short`` one (a few index lookups, bounded by a page size) runs in place: that
@@ -156,6 +157,11 @@ class Database:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._readers, _read_in, self._read_engine, work)
         async with self.engine.connect() as connection:
+            if not self.is_sqlite:
+                # READ COMMITTED would let each statement see a newer snapshot.
+                await connection.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
             return await connection.run_sync(_read_on, work)
 
     @asynccontextmanager

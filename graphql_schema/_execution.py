@@ -37,6 +37,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLScalarType,
     GraphQLSchema,
     Undefined,
     is_leaf_type,
@@ -88,19 +89,11 @@ class _NonNull(_Composite):
     def __init__(self, graphql_type: GraphQLNonNull[Any], inner: _Composite) -> None:
         self.graphql_type = graphql_type
         self.inner = inner
+        # ``accepts`` refused null: completing is the inner type's business.
+        self.complete = inner.complete  # type: ignore[method-assign]
 
     def accepts(self, value: Any) -> bool:
         return value is not None and value is not Undefined and self.inner.accepts(value)
-
-    def complete(
-        self,
-        context: PlainFieldsExecutionContext,
-        value: Any,
-        fields: FieldDetailsList,
-        path: Path,
-        position: Any,
-    ) -> AwaitableOrValue[Any]:
-        return self.inner.complete(context, value, fields, path, position)
 
 
 class _Object(_Composite):
@@ -129,6 +122,9 @@ class _Object(_Composite):
         if value is None or value is Undefined:
             return None
         object_type = self.graphql_type
+        steps = context.subselection(object_type, fields) if position is None else None
+        if steps is not None:
+            return context.run(object_type, value, path, steps)
         grouped, defer_usages, _ = context.collect_subfields(object_type, fields)
         return context.execute_collected_subfields(
             object_type, value, path, grouped, defer_usages, position
@@ -159,25 +155,31 @@ class _List(_Composite):
         item, item_type = self.item, self.item.graphql_type
         objects = item.inner if isinstance(item, _NonNull) else item
         object_type = objects.graphql_type if isinstance(objects, _Object) else None
-        grouped: GroupedFieldSet | None = None
+        # Every item has the same sub-selection: worked out once, run for each.
+        steps = None
         if object_type is not None and position is None:
-            # Every item has the same sub-selection: collected once, run for each.
-            grouped, defer_usages, _ = context.collect_subfields(object_type, fields)
-            if defer_usages:
-                grouped = None
+            steps = context.subselection(object_type, fields)
         completed: list[Any] = []
         pending: list[int] = []
         try:
             for index, entry in enumerate(value):
                 item_path = path.add_key(index, None)
-                if grouped is not None and object_type is not None and entry is not None:
-                    result = context.executed(
-                        object_type, entry, grouped, item_type, fields, item_path
-                    )
-                else:
+                if steps is None or object_type is None or entry is None:
                     result = context.guarded(item, item_type, entry, fields, item_path, position)
+                else:
+                    try:
+                        ran = context.run(object_type, entry, item_path, steps)
+                    except Exception as error:
+                        context.handle_field_error(error, item_type, fields, item_path)
+                        result = None
+                    else:
+                        result = (
+                            ran
+                            if isinstance(ran, dict)
+                            else context.awaited(ran, item_type, fields, item_path)
+                        )
                 completed.append(result)
-                if type(result) is not dict and context.is_awaitable(result):
+                if type(result) not in _SETTLED and context.is_awaitable(result):
                     pending.append(index)
         except Exception:
             if pending:
@@ -213,22 +215,30 @@ def _composite(field_type: GraphQLOutputType) -> _Composite | None:
 def _leaf(field_type: GraphQLOutputType) -> Complete | None:
     """How to complete a value of a leaf-shaped type, or None when it is not leaf-shaped.
     The completion raises `_Delegate` for anything unusual (it has no side effect)."""
+    complete = _checked_leaf(field_type)
+    named = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+    kept = None
+    if isinstance(named, GraphQLScalarType) and is_specified_scalar_type(named):
+        kept = _KEPT_AS_IS.get(named.name)
+    if complete is None or kept is None:
+        return complete
+    # The common case first: a value of exactly the type the scalar outputs unchanged.
+    if kept is int:
+        return lambda value: (
+            value if type(value) is int and _INT_MIN <= value <= _INT_MAX else complete(value)
+        )
+    return lambda value: value if type(value) is kept else complete(value)
+
+
+def _checked_leaf(field_type: GraphQLOutputType) -> Complete | None:
     if isinstance(field_type, GraphQLNonNull):
-        inner = _leaf(field_type.of_type)
+        inner = _checked_leaf(field_type.of_type)
         return _non_null(inner) if inner is not None else None
     if isinstance(field_type, GraphQLList):
-        item = _leaf(field_type.of_type)
+        item = _checked_leaf(field_type.of_type)
         return _as_list(item) if item is not None else None
     if is_leaf_type(field_type):
-        coerced = _coerced(field_type)
-        kept = _KEPT_AS_IS.get(field_type.name) if is_specified_scalar_type(field_type) else None
-        if kept is int:
-            return lambda value: (
-                value if type(value) is int and _INT_MIN <= value <= _INT_MAX else coerced(value)
-            )
-        if kept is not None:
-            return lambda value: value if type(value) is kept else coerced(value)
-        return coerced
+        return _coerced(field_type)
     return None
 
 
@@ -312,8 +322,17 @@ def _reader(field: GraphQLField) -> Callable[[Any], Any]:
 
 
 Plans = dict[str, dict[str, _Plain]]
-# (response name, its field nodes, the plain field or None, whether it is __typename)
-_Step = tuple[str, FieldDetailsList, _Plain | None, bool]
+# (response name, its field nodes, then for a plain field how to read it and either how to
+# complete a leaf or a composite, and whether the field is __typename)
+_Step = tuple[
+    str, FieldDetailsList, Callable[[Any], Any], Complete | None, "_Composite | None", bool
+]
+
+
+def _unread(source: Any) -> Any:
+    raise AssertionError("only plain fields are read in place")
+
+
 # Completed values that are never awaitable: no need to ask.
 _SETTLED = frozenset({dict, list, str, int, bool, type(None)})
 _plans: weakref.WeakKeyDictionary[GraphQLSchema, Plans] = weakref.WeakKeyDictionary()
@@ -336,6 +355,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         self._plans = _plans.setdefault(self.schema, {})
         self._selections: dict[tuple[str, int], tuple[GroupedFieldSet, list[_Step]]] = {}
+        self._subselections: dict[tuple[str, int], tuple[FieldDetailsList, list[_Step] | None]] = {}
         manager = self.middleware_manager
         self._shortcut = manager is None or manager._middleware_resolvers is None
 
@@ -352,28 +372,58 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        is_awaitable = self.is_awaitable
+        steps = self._steps(parent_type, grouped_field_set)
+        return self.run(parent_type, source_value, path, steps, position_context)
+
+    def subselection(
+        self, object_type: GraphQLObjectType, fields: FieldDetailsList
+    ) -> list[_Step] | None:
+        """The steps of an object field's sub-selection, or None when part of it is deferred
+        (graphql-core's incremental delivery runs those)."""
+        key = (object_type.name, id(fields))
+        found = self._subselections.get(key)
+        if found is None:
+            grouped, defer_usages, _ = self.collect_subfields(object_type, fields)
+            steps = None if defer_usages else self._steps(object_type, grouped)
+            # The field nodes are kept with the steps so that their id is not reused meanwhile.
+            found = self._subselections[key] = (fields, steps)
+        return found[1]
+
+    def run(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        steps: list[_Step],
+        position_context: Any = None,
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        """The fields of ``source_value`` along their steps: graphql-core's `execute_fields`
+        with plain fields completed in place."""
         results: dict[str, Any] = {}
         pending: list[str] = []
         try:
-            for response_name, fields, plain, typename in self._steps(
-                parent_type, grouped_field_set
-            ):
-                result: Any = _DELEGATE
-                if plain is not None:
-                    value = plain.read(source_value)
-                    leaf = plain.leaf
-                    if leaf is not None:
-                        try:  # noqa: SIM105 (suppress() would cost a context manager a leaf)
-                            result = leaf(value)
-                        except _Delegate:
-                            pass
-                    else:
-                        result = self._complete_composite(
-                            plain, value, parent_type, fields, path, response_name, position_context
-                        )
+            for response_name, fields, read, leaf, composite, typename in steps:
+                if leaf is not None:
+                    try:
+                        results[response_name] = leaf(read(source_value))
+                        continue
+                    except _Delegate:
+                        result: Any = _DELEGATE
+                elif composite is not None:
+                    result = self._complete_composite(
+                        composite,
+                        read(source_value),
+                        parent_type,
+                        fields,
+                        path,
+                        response_name,
+                        position_context,
+                    )
                 elif typename:
-                    result = parent_type.name
+                    results[response_name] = parent_type.name
+                    continue
+                else:
+                    result = _DELEGATE
                 if result is _DELEGATE:
                     result = self.execute_field(
                         parent_type,
@@ -385,7 +435,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if result is Undefined:
                         continue
                 results[response_name] = result
-                if type(result) not in _SETTLED and is_awaitable(result):
+                if type(result) not in _SETTLED and self.is_awaitable(result):
                     pending.append(response_name)
         except Exception:
             if pending:
@@ -415,14 +465,21 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
             name = node.name.value
             shortcut = not (node.directives and _directed(node.directives))
             plain = plain_fields.get(name) if shortcut else None
-            steps.append((response_name, fields, plain, shortcut and name == _TYPENAME))
+            if plain is None:
+                steps.append(
+                    (response_name, fields, _unread, None, None, shortcut and name == _TYPENAME)
+                )
+            else:
+                steps.append(
+                    (response_name, fields, plain.read, plain.leaf, plain.composite, False)
+                )
         # The selection is kept with its steps so that its id is not reused meanwhile.
         self._selections[key] = (grouped, steps)
         return steps
 
     def _complete_composite(
         self,
-        plain: _Plain,
+        composite: _Composite,
         value: Any,
         parent_type: GraphQLObjectType,
         fields: FieldDetailsList,
@@ -431,34 +488,12 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         """The field's completed value (maybe awaitable), or `_DELEGATE`."""
-        composite = plain.composite
-        assert composite is not None
         if not composite.accepts(value):
             return _DELEGATE
         field_path = Path(path, response_name, parent_type.name)
         return self.guarded(
             composite, composite.graphql_type, value, fields, field_path, position_context
         )
-
-    def executed(
-        self,
-        object_type: GraphQLObjectType,
-        value: Any,
-        grouped: GroupedFieldSet,
-        return_type: GraphQLOutputType,
-        fields: FieldDetailsList,
-        path: Path,
-    ) -> AwaitableOrValue[Any]:
-        """An object's collected sub-selection run on ``value``, with its error handled as
-        in `guarded`."""
-        try:
-            completed = self.execute_fields(object_type, value, path, grouped, None)
-        except Exception as error:
-            self.handle_field_error(error, return_type, fields, path)
-            return None
-        if isinstance(completed, dict):
-            return completed
-        return self._awaited(completed, return_type, fields, path)
 
     def guarded(
         self,
@@ -479,9 +514,9 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
         if type(completed) in _SETTLED or not self.is_awaitable(completed):
             return completed
-        return self._awaited(completed, return_type, fields, path)
+        return self.awaited(completed, return_type, fields, path)
 
-    async def _awaited(
+    async def awaited(
         self,
         pending: Awaitable[Any],
         return_type: GraphQLOutputType,

@@ -29,12 +29,14 @@ from sqlalchemy import (
     literal,
     or_,
     tuple_,
+    type_coerce,
 )
 from sqlalchemy import select as select_columns
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
+from app._types import InternedUuid
 from app.catalog.models import OptionPrice, Reward, RewardCountry, RewardOption, RewardPrice
 
 __all__ = [
@@ -106,8 +108,9 @@ class RewardPage:
     has_next: bool = False
 
 
+_ID = InternedUuid()
 _SHOWN = (
-    col(Reward.id),
+    type_coerce(col(Reward.id), _ID),
     col(Reward.kind),
     col(Reward.name),
     col(Reward.brand),
@@ -261,13 +264,13 @@ def get_reward(
 
 _OPTIONS = (
     select_columns(
-        col(RewardOption.id),
-        col(RewardOption.reward_id),
+        type_coerce(col(RewardOption.id), _ID),
+        type_coerce(col(RewardOption.reward_id), _ID),
         col(Reward.currency),
         col(RewardOption.face_value),
         col(RewardOption.min_value),
         col(RewardOption.max_value),
-        col(OptionPrice.price_class_id),
+        type_coerce(col(OptionPrice.price_class_id), _ID),
         col(OptionPrice.points),
     )
     .join(Reward, col(Reward.id) == RewardOption.reward_id)

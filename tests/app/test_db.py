@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from functools import partial
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.util import await_only
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.catalog.models import VendorStatus
@@ -259,6 +262,100 @@ async def test_sqlite_write_transactions_take_the_lock_up_front(database: Databa
         leave.set()
         await writer
         probe.close()
+
+
+def _value(connection: Connection) -> int:
+    return int(connection.execute(text("SELECT value FROM counter WHERE id = 1")).scalar_one())
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("short", [False, True])
+async def test_read_sees_what_was_committed(database: Database, short: bool) -> None:
+    await _create_counter(database)
+    await database.write(_increment)
+    assert await database.read(_value, short=short) == 1
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("sqlite_only")
+async def test_sqlite_read_rolls_back_whatever_its_work_did(database: Database) -> None:
+    await _create_counter(database)
+
+    def misbehaving(connection: Connection) -> int:
+        connection.execute(text("UPDATE counter SET value = 41 WHERE id = 1"))
+        return _value(connection)
+
+    assert await database.read(misbehaving) == 41, "the work saw its own change"
+    assert await _counter(database) == 0, "and the change was rolled back"
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("postgresql_only")
+async def test_postgresql_read_is_read_only(database: Database) -> None:
+    await _create_counter(database)
+
+    def misbehaving(connection: Connection) -> int:
+        connection.execute(text("UPDATE counter SET value = 41 WHERE id = 1"))
+        return _value(connection)
+
+    with pytest.raises(DBAPIError, match="read-only transaction"):
+        await database.read(misbehaving)
+    assert await _counter(database) == 0
+
+
+@pytest.mark.asyncio
+async def test_read_holds_one_snapshot_while_a_writer_commits(
+    database: Database, backend: str
+) -> None:
+    """A page and its options are read in one transaction: a refresh committed between the
+    two statements does not show in the second."""
+    await _create_counter(database)
+    loop = asyncio.get_running_loop()
+
+    def commit_meanwhile() -> None:
+        if backend == "sqlite":  # the read runs on a reader thread
+            asyncio.run_coroutine_threadsafe(database.write(_increment), loop).result(10)
+        else:  # the read runs in a greenlet of the event loop's thread
+            await_only(database.write(_increment))
+
+    def twice(connection: Connection) -> tuple[int, int]:
+        before = _value(connection)
+        commit_meanwhile()
+        return before, _value(connection)
+
+    assert await database.read(twice) == (0, 0)
+    assert await _counter(database) == 1
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("sqlite_only")
+async def test_sqlite_short_reads_run_in_place_and_long_ones_on_a_reader_thread(
+    database: Database,
+) -> None:
+    await _create_counter(database)
+
+    def thread(connection: Connection) -> int:
+        _value(connection)
+        return threading.get_ident()
+
+    assert await database.read(thread, short=True) == threading.get_ident()
+    assert await database.read(thread) != threading.get_ident()
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("sqlite_only")
+async def test_sqlite_reader_connections_are_configured_like_the_others(
+    database: Database,
+) -> None:
+    def pragmas(connection: Connection) -> dict[str, Any]:
+        return {
+            name: connection.exec_driver_sql(f"PRAGMA {name}").scalar_one()
+            for name in ("journal_mode", "foreign_keys", "busy_timeout")
+        }
+
+    expected = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000}
+    assert await database.read(pragmas) == expected
+    assert await database.read(pragmas, short=True) == expected
 
 
 @pytest.mark.asyncio

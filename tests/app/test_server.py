@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import threading
@@ -44,6 +45,17 @@ async def test_readyz_is_ready_on_a_migrated_database(
     assert body["checks"]["database"] == {"status": "ok", "backend": backend}
     assert body["checks"]["migrations"]["status"] == "ok"
     assert body["checks"]["migrations"]["current"] == body["checks"]["migrations"]["head"]
+
+
+@pytest.mark.asyncio
+async def test_startup_objects_are_frozen_for_the_apps_life(settings: Settings) -> None:
+    """Full collections skip what startup built while the app serves, and whatever the app
+    leaves behind can be collected once it stops."""
+    gc.unfreeze()
+    app = create_app(settings)
+    async with LifespanManager(app):
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
 
 
 @pytest.mark.asyncio

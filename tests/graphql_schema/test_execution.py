@@ -76,6 +76,7 @@ class Box:
     items: list[Item]
     maybe: Item | None
     titled: list[Titled] | None = None
+    maybe_items: list[Item | None] | None = None
 
 
 def _item(name: Any = "apple", count: Any = 3, **changes: Any) -> Item:
@@ -93,7 +94,13 @@ def _item(name: Any = "apple", count: Any = 3, **changes: Any) -> Item:
 
 
 BOXES: dict[str, Box] = {
-    "good": Box(label="fruit", item=_item(), items=[_item("pear", 1), _item("fig", 2)], maybe=None),
+    "good": Box(
+        label="fruit",
+        item=_item(),
+        items=[_item("pear", 1), _item("fig", 2)],
+        maybe=None,
+        maybe_items=[_item("kiwi"), None],
+    ),
     # A non-null leaf holding null: the error nulls the nearest nullable parent.
     "null_name": Box(label="x", item=_item(), items=[_item(name=None)], maybe=_item(name=None)),
     # A value its scalar refuses, an exception where a value should be, a wrong list.
@@ -166,6 +173,8 @@ QUERIES = [
     # non-null items (nulling the nearest nullable parent), sync and async.
     '{ box(name: "good") { label maybe { name } item { name } items { name crash } } }',
     "{ boxes { label items { name boom twice } } }",
+    '{ box(name: "good") { label maybeItems { name boom } } }',
+    '{ box(name: "good") { label maybeItems { name crash } } }',
     '{ b1: box(name: "good") { items { count boom } } b2: box(name: "good") { label } }',
 ]
 
