@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.log import get_logger
 
-_logger = get_logger("rewardgate.access")
+_NAME = "rewardgate.access"
+_logger = get_logger(_NAME)
+_levels = logging.getLogger(_NAME)
 # Probes hit these every few seconds; they are logged at debug level only.
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -34,11 +37,13 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send_with_status)
         finally:
             path = scope["path"]
-            log = _logger.debug if path in _QUIET_PATHS else _logger.info
-            log(
-                "http.request",
-                method=scope["method"],
-                path=path,
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            )
+            quiet = path in _QUIET_PATHS
+            # Asked first: structlog would run its processors before dropping the line.
+            if _levels.isEnabledFor(logging.DEBUG if quiet else logging.INFO):
+                (_logger.debug if quiet else _logger.info)(
+                    "http.request",
+                    method=scope["method"],
+                    path=path,
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )

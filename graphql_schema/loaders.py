@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import col, select
 from strawberry.dataloader import DataLoader
 
-from app.catalog.listing import ListedOption, RewardFilter, list_options
+from app.catalog.listing import ListedOption, list_options
 from app.points.ledger import Balance
 from app.points.models import Program
 from app.points.service import member_balances
@@ -34,9 +34,6 @@ class Loaders:
         self.options_by_reward: DataLoader[RewardKey, list[RewardOption]] = DataLoader(
             self._options
         )
-        self.reward_count: DataLoader[tuple[uuid.UUID, RewardFilter], int] = DataLoader(
-            self._counts
-        )
 
     async def _programs(self, ids: list[uuid.UUID]) -> list[Program | None]:
         async with self.context.database.session() as session:
@@ -55,11 +52,6 @@ class Loaders:
         return await self.context.database.read(
             lambda connection: options_for(connection, keys), short=True
         )
-
-    async def _counts(self, keys: list[tuple[uuid.UUID, RewardFilter]]) -> list[int]:
-        return [
-            await self.context.catalog.count(price_class, wanted) for price_class, wanted in keys
-        ]
 
 
 def options_for(connection: Connection, keys: list[RewardKey]) -> list[list[RewardOption]]:

@@ -71,7 +71,8 @@ class CatalogQuery:
         price_class = await context.viewer_price_class()
         wanted = _wanted(filter)
         position = decode_cursor(after) if after else None
-        with_options = _selects(info.selected_fields, info.field_name, "edges", "node", "options")
+        selected = info.selected_fields
+        with_options = _selects(selected, info.field_name, "edges", "node", "options")
 
         def read(connection: Connection) -> tuple[RewardPage, list[list[RewardOption]] | None]:
             page = list_rewards(
@@ -89,7 +90,10 @@ class CatalogQuery:
 
         # A keyset page walks an index and stops; a substring search scans.
         page, options = await context.database.read(read, short=not wanted.search)
-        total = await context.loaders.reward_count.load((price_class, wanted))
+        # Counted once per snapshot by the catalog service, and only when asked for (the
+        # value is never read otherwise).
+        with_total = _selects(selected, info.field_name, "totalCount")
+        total = await context.catalog.count(price_class, wanted) if with_total else 0
         edges = [
             RewardEdge(
                 cursor=encode_cursor(cursor),

@@ -288,6 +288,31 @@ async def test_a_page_without_options_does_not_read_them(
     assert len(through_fragment) == 1
 
 
+async def test_the_total_is_counted_only_when_asked_for(
+    client: httpx.AsyncClient, demo: DemoSeed
+) -> None:
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    await _page(client, demo.api_key, first=1)  # prices the viewer's class
+    # A filter never asked before: its count is not cached yet.
+    without = 'query { rewards(filter: {brand: "Amazon"}) { edges { cursor } } }'
+    with_total = 'query { rewards(filter: {brand: "Amazon"}) { totalCount } }'
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        assert "errors" not in (await gql(client, without, demo.api_key)).json()
+        counted_without = [sql for sql in statements if "count(" in sql]
+        answer = (await gql(client, with_total, demo.api_key)).json()
+        counted_with = [sql for sql in statements if "count(" in sql]
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert counted_without == []
+    assert len(counted_with) == 1
+    assert answer["data"]["rewards"]["totalCount"] > 0
+
+
 async def _record(
     client: httpx.AsyncClient, demo: DemoSeed, statements: list[tuple[int, str]], first: int
 ) -> list[tuple[int, str]]:
