@@ -185,16 +185,16 @@ class _List(_Composite):
             if pending:
                 context.settle_in_background([completed[index] for index in pending])
             raise
-        if not pending:
-            return completed
+        return _filled_later(completed, pending) if pending else completed
 
-        async def gathered() -> list[Any]:
-            settled = await gather_with_cancel(*(completed[index] for index in pending))
-            for index, result in zip(pending, settled, strict=True):
-                completed[index] = result
-            return completed
 
-        return gathered()
+async def _filled_later(results: Any, pending: list[Any]) -> Any:
+    """``results`` (a dict or a list) once the awaitables at the ``pending`` keys have settled,
+    each replaced by its value (graphql-core's gather, as in its `execute_fields`)."""
+    settled = await gather_with_cancel(*(results[key] for key in pending))
+    for key, value in zip(pending, settled, strict=True):
+        results[key] = value
+    return results
 
 
 def _composite(field_type: GraphQLOutputType) -> _Composite | None:
@@ -441,15 +441,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if pending:
                 self.settle_in_background([results[name] for name in pending])
             raise
-        if not pending:
-            return results
-
-        async def gathered() -> dict[str, Any]:
-            settled = await gather_with_cancel(*(results[name] for name in pending))
-            results.update(zip(pending, settled, strict=True))
-            return results
-
-        return gathered()
+        return _filled_later(results, pending) if pending else results
 
     def _steps(self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> list[_Step]:
         """How to run each field of a selection, worked out once per selection and request

@@ -268,6 +268,12 @@ def _value(connection: Connection) -> int:
     return int(connection.execute(text("SELECT value FROM counter WHERE id = 1")).scalar_one())
 
 
+def _writing(connection: Connection) -> int:
+    """Work that writes, though reads must not."""
+    connection.execute(text("UPDATE counter SET value = 41 WHERE id = 1"))
+    return _value(connection)
+
+
 @pytest.mark.asyncio
 @pytest.mark.parametrize("short", [False, True])
 async def test_read_sees_what_was_committed(database: Database, short: bool) -> None:
@@ -280,12 +286,7 @@ async def test_read_sees_what_was_committed(database: Database, short: bool) -> 
 @pytest.mark.usefixtures("sqlite_only")
 async def test_sqlite_read_rolls_back_whatever_its_work_did(database: Database) -> None:
     await _create_counter(database)
-
-    def misbehaving(connection: Connection) -> int:
-        connection.execute(text("UPDATE counter SET value = 41 WHERE id = 1"))
-        return _value(connection)
-
-    assert await database.read(misbehaving) == 41, "the work saw its own change"
+    assert await database.read(_writing) == 41, "the work saw its own change"
     assert await _counter(database) == 0, "and the change was rolled back"
 
 
@@ -293,13 +294,8 @@ async def test_sqlite_read_rolls_back_whatever_its_work_did(database: Database) 
 @pytest.mark.usefixtures("postgresql_only")
 async def test_postgresql_read_is_read_only(database: Database) -> None:
     await _create_counter(database)
-
-    def misbehaving(connection: Connection) -> int:
-        connection.execute(text("UPDATE counter SET value = 41 WHERE id = 1"))
-        return _value(connection)
-
     with pytest.raises(DBAPIError, match="read-only transaction"):
-        await database.read(misbehaving)
+        await database.read(_writing)
     assert await _counter(database) == 0
 
 

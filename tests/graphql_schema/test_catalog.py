@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -266,24 +268,16 @@ async def test_a_page_costs_the_same_statements_whatever_its_size(
 async def test_a_page_without_options_does_not_read_them(
     client: httpx.AsyncClient, demo: DemoSeed
 ) -> None:
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(str(args[2]))
-
     names = "query { rewards(first: 50) { edges { node { ... on Reward { name } } } } }"
     with_options = "query { rewards(first: 50) { edges { node { ...Priced } } } }"
     fragment = " fragment Priced on Reward { options { points } }"
     await _page(client, demo.api_key, first=1)  # prices the viewer's class
-    event.listen(Engine, "before_cursor_execute", count)
-    try:
+    with _statements() as statements:
         assert "errors" not in (await gql(client, names, demo.api_key)).json()
         without = [sql for sql in statements if "FROM reward_option" in sql]
         statements.clear()
         assert "errors" not in (await gql(client, with_options + fragment, demo.api_key)).json()
         through_fragment = [sql for sql in statements if "FROM reward_option" in sql]
-    finally:
-        event.remove(Engine, "before_cursor_execute", count)
     assert without == []
     assert len(through_fragment) == 1
 
@@ -291,26 +285,33 @@ async def test_a_page_without_options_does_not_read_them(
 async def test_the_total_is_counted_only_when_asked_for(
     client: httpx.AsyncClient, demo: DemoSeed
 ) -> None:
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(str(args[2]))
-
     await _page(client, demo.api_key, first=1)  # prices the viewer's class
     # A filter never asked before: its count is not cached yet.
     without = 'query { rewards(filter: {brand: "Amazon"}) { edges { cursor } } }'
     with_total = 'query { rewards(filter: {brand: "Amazon"}) { totalCount } }'
-    event.listen(Engine, "before_cursor_execute", count)
-    try:
+    with _statements() as statements:
         assert "errors" not in (await gql(client, without, demo.api_key)).json()
         counted_without = [sql for sql in statements if "count(" in sql]
         answer = (await gql(client, with_total, demo.api_key)).json()
         counted_with = [sql for sql in statements if "count(" in sql]
-    finally:
-        event.remove(Engine, "before_cursor_execute", count)
     assert counted_without == []
     assert len(counted_with) == 1
     assert answer["data"]["rewards"]["totalCount"] > 0
+
+
+@contextmanager
+def _statements() -> Iterator[list[str]]:
+    """The SQL every engine of the process executes meanwhile."""
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
 
 
 async def _record(
