@@ -47,7 +47,13 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from app.settings import SCHEMA_NAME_PATTERN, Settings
 
-__all__ = ["Database", "WriteConflictError", "insert_ignoring_conflicts", "is_write_conflict"]
+__all__ = [
+    "READ_THREADS",
+    "Database",
+    "WriteConflictError",
+    "insert_ignoring_conflicts",
+    "is_write_conflict",
+]
 
 T = TypeVar("T")
 
@@ -55,7 +61,7 @@ _WRITE: Final = "rewardgate_write"
 _SQLITE_BUSY: Final = 5
 _SQLITE_LOCKED: Final = 6
 _RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01"})
-_READ_THREADS: Final = 4
+READ_THREADS: Final = 4
 
 
 class WriteConflictError(Exception):
@@ -111,7 +117,7 @@ class Database:
             self.engine = _sqlite_engine(self.url, busy_timeout_ms=busy_timeout_ms, echo=echo)
             if not _in_memory(self.url):
                 self._read_engine = _sqlite_read_engine(self.url, busy_timeout_ms, echo=echo)
-                self._readers = ThreadPoolExecutor(_READ_THREADS, thread_name_prefix="sqlite-read")
+                self._readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="sqlite-read")
         else:
             self.engine = _postgresql_engine(
                 self.url, schema=schema, pool_size=pool_size, echo=echo
@@ -253,7 +259,9 @@ def _sqlite_read_engine(url: URL, busy_timeout_ms: int, *, echo: bool) -> Engine
     engine = create_engine(
         url.set(drivername="sqlite+pysqlite"),
         echo=echo,
-        pool_size=_READ_THREADS,
+        # One connection per reader thread, plus the one a short read holds in place: a short
+        # read never waits for the pool (it would block the event loop while waiting).
+        pool_size=READ_THREADS + 1,
         max_overflow=0,
         connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from functools import partial
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.catalog.models import VendorStatus
 from app.db import (
+    READ_THREADS,
     Database,
     WriteConflictError,
     insert_ignoring_conflicts,
@@ -336,6 +338,34 @@ async def test_sqlite_short_reads_run_in_place_and_long_ones_on_a_reader_thread(
 
     assert await database.read(thread, short=True) == threading.get_ident()
     assert await database.read(thread) != threading.get_ident()
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("sqlite_only")
+async def test_sqlite_short_read_never_waits_for_the_reader_threads(database: Database) -> None:
+    """A short read runs on the event loop's thread: waiting there for a pooled connection
+    would stall every request."""
+    await _create_counter(database)
+    release = threading.Event()
+    # Should a short read wait anyway, the threads let go after 5 s rather than never.
+    safety = threading.Timer(5, release.set)
+    safety.start()
+
+    def hold(connection: Connection) -> int:
+        release.wait()
+        return _value(connection)
+
+    held = [asyncio.ensure_future(database.read(hold)) for _ in range(READ_THREADS)]
+    await asyncio.sleep(0.2)  # every reader thread now holds a connection
+    started = time.monotonic()
+    try:
+        assert await database.read(_value, short=True) == 0
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        safety.cancel()
+        await asyncio.gather(*held)
+    assert waited < 1
 
 
 @pytest.mark.asyncio
