@@ -70,6 +70,7 @@ class _Composite:
     anything; ``complete`` runs its sub-selections."""
 
     graphql_type: GraphQLOutputType
+    nullable = True
 
     def accepts(self, value: Any) -> bool:
         raise NotImplementedError
@@ -86,6 +87,8 @@ class _Composite:
 
 
 class _NonNull(_Composite):
+    nullable = False
+
     def __init__(self, graphql_type: GraphQLNonNull[Any], inner: _Composite) -> None:
         self.graphql_type = graphql_type
         self.inner = inner
@@ -410,9 +413,13 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     except _Delegate:
                         result: Any = _DELEGATE
                 elif composite is not None:
+                    value = read(source_value)
+                    if value is None and composite.nullable:
+                        results[response_name] = None
+                        continue
                     result = self._complete_composite(
                         composite,
-                        read(source_value),
+                        value,
                         parent_type,
                         fields,
                         path,
