@@ -14,13 +14,16 @@ here directly, exactly as graphql-core would:
   this same context, with graphql-core's own error handling and null propagation at the field
   and at each list item (`Executor.handle_field_error`).
 
+Each selection is run by a function compiled once per process for its shape (`_runner`):
+graphql-core's field loop unrolled, as graphql-jit does for graphql-js.
+
 Before anything of a plain field runs, its value is checked whole; anything unusual (a null
 for a non-null type, an exception, an awaitable, a value the scalar refuses, an object of
 another class or cast with `strawberry.cast`, a list that is not a list) hands the field, from
 the start, to graphql-core's `execute_field`, so its error is graphql-core's own. Every other
 field (resolvers, arguments, abstract types, introspection) goes to `execute_field` too, in the
 selection's order. ``__typename`` is the parent type's name. Resolve middleware (schema
-extensions with a ``resolve`` hook) turns the shortcut off.
+extensions with a ``resolve`` hook) and incremental delivery (``@defer``) turn the shortcut off.
 """
 
 from __future__ import annotations
@@ -219,10 +222,7 @@ def _leaf(field_type: GraphQLOutputType) -> Complete | None:
     """How to complete a value of a leaf-shaped type, or None when it is not leaf-shaped.
     The completion raises `_Delegate` for anything unusual (it has no side effect)."""
     complete = _checked_leaf(field_type)
-    named = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
-    kept = None
-    if isinstance(named, GraphQLScalarType) and is_specified_scalar_type(named):
-        kept = _KEPT_AS_IS.get(named.name)
+    kept = _kept(field_type)
     if complete is None or kept is None:
         return complete
     # The common case first: a value of exactly the type the scalar outputs unchanged.
@@ -231,6 +231,14 @@ def _leaf(field_type: GraphQLOutputType) -> Complete | None:
             value if type(value) is int and _INT_MIN <= value <= _INT_MAX else complete(value)
         )
     return lambda value: value if type(value) is kept else complete(value)
+
+
+def _kept(field_type: GraphQLOutputType) -> type | None:
+    """The Python type whose values a (possibly non-null) built-in scalar outputs unchanged."""
+    named = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+    if isinstance(named, GraphQLScalarType) and is_specified_scalar_type(named):
+        return _KEPT_AS_IS.get(named.name)
+    return None
 
 
 def _checked_leaf(field_type: GraphQLOutputType) -> Complete | None:
@@ -293,12 +301,17 @@ def _directed(directives: Any) -> bool:
 class _Plain:
     """A plain field: its default resolver, and either a leaf or a composite completion."""
 
-    __slots__ = ("composite", "leaf", "read")
+    __slots__ = ("composite", "kept", "leaf", "read")
 
     def __init__(
-        self, read: Callable[[Any], Any], leaf: Complete | None, composite: _Composite | None
+        self,
+        read: Callable[[Any], Any],
+        leaf: Complete | None,
+        composite: _Composite | None,
+        kept: type | None = None,
     ) -> None:
         self.read = read
+        self.kept = kept
         self.leaf = leaf
         self.composite = composite
 
@@ -310,7 +323,7 @@ def _plain(field: GraphQLField) -> _Plain | None:
     composite = None if leaf is not None else _composite(field.type)
     if leaf is None and composite is None:
         return None
-    return _Plain(_reader(field), leaf, composite)
+    return _Plain(_reader(field), leaf, composite, _kept(field.type) if leaf else None)
 
 
 def _reader(field: GraphQLField) -> Callable[[Any], Any]:
@@ -336,6 +349,22 @@ def _unread(source: Any) -> Any:
     raise AssertionError("only plain fields are read in place")
 
 
+Runner = Callable[
+    ["PlainFieldsExecutionContext", Any, "Path | None", "_Steps"], AwaitableOrValue[dict[str, Any]]
+]
+
+
+class _Steps(list[_Step]):
+    """A selection's steps, and the function that runs them (see `_compile`)."""
+
+    __slots__ = ("kept", "runner")
+    runner: Runner
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept: list[type | None] = []  # each leaf's `_kept` type
+
+
 # Completed values that are never awaitable: no need to ask.
 _SETTLED = frozenset({dict, list, str, int, bool, type(None)})
 _plans: weakref.WeakKeyDictionary[GraphQLSchema, Plans] = weakref.WeakKeyDictionary()
@@ -353,12 +382,133 @@ def _plain_fields(plans: Plans, parent_type: GraphQLObjectType) -> dict[str, _Pl
     return found
 
 
+_RUNNERS: dict[tuple[Any, ...], Runner] = {}
+_MAX_RUNNERS = 4096
+
+
+def _runner(parent_type: GraphQLObjectType, steps: _Steps) -> Runner:
+    """The function that runs a selection of this shape on ``parent_type``, compiled once
+    per process and shape (the same names, fields and kinds in the same order).
+
+    The runner is graphql-core's `execute_fields` loop unrolled for that selection: one local
+    per field, in the selection's order; a plain leaf read and, unless it is exactly the type
+    its built-in scalar outputs unchanged, completed (`_leaf`); a plain composite completed by
+    `complete_composite`; anything else, or a leaf that delegates, through graphql-core's
+    `execute_field`; awaitables gathered at the end and settled in the background when a
+    sibling raises, as graphql-core does. A shape is made of the schema's own objects (readers,
+    completions) and response names (GraphQL names: letters, digits, underscores, written with
+    `repr`), so it is the same across requests with the same document; what belongs to one
+    request (the field nodes, the path) is passed in.
+    """
+    shape = (
+        parent_type,
+        *((name, read, leaf, comp, typename) for name, _, read, leaf, comp, typename in steps),
+    )
+    found = _RUNNERS.get(shape)
+    if found is None:
+        if len(_RUNNERS) >= _MAX_RUNNERS:
+            _RUNNERS.clear()
+        found = _RUNNERS[shape] = _compile(parent_type, steps)
+    return found
+
+
+def _compile(parent_type: GraphQLObjectType, steps: _Steps) -> Runner:
+    scope: dict[str, Any] = {
+        "Delegate": _Delegate,
+        "DELEGATE": _DELEGATE,
+        "SETTLED": _SETTLED,
+        "Undefined": Undefined,
+        "Path": Path,
+        "filled_later": _filled_later,
+        "parent": parent_type,
+    }
+    body: list[str] = []
+    names: list[str] = []
+    for index, (response_name, _, read, leaf, composite, typename) in enumerate(steps):
+        value, name = f"v{index}", repr(response_name)
+        names.append(f"{name}: {value}")
+        scope[f"read{index}"], scope[f"leaf{index}"], scope[f"composite{index}"] = (
+            read,
+            leaf,
+            composite,
+        )
+        executed = [
+            f"{value} = context.execute_field(parent, source, steps[{index}][1], "
+            f"Path(path, {name}, {parent_type.name!r}), None)",
+            f"if {value} is Undefined:",
+            "    omitted = True",
+            f"elif type({value}) not in SETTLED and context.is_awaitable({value}):",
+            f"    pending.append(({name}, {value}))",
+        ]
+        if leaf is not None:
+            completed = [
+                "try:",
+                f"    {value} = leaf{index}({value})",
+                "except Delegate:",
+                *(f"    {line}" for line in executed),
+            ]
+            kept = _kept_check(value, steps, index)
+            body += [f"{value} = read{index}(source)"]
+            body += [f"if {kept}:", *(f"    {line}" for line in completed)] if kept else completed
+        elif composite is not None:
+            completed = [
+                f"{value} = context.complete_composite(composite{index}, {value}, parent, "
+                f"steps[{index}][1], path, {name}, None)",
+                f"if {value} is DELEGATE:",
+                *(f"    {line}" for line in executed),
+                f"elif type({value}) not in SETTLED and context.is_awaitable({value}):",
+                f"    pending.append(({name}, {value}))",
+            ]
+            body += [f"{value} = read{index}(source)"]
+            if composite.nullable:
+                body += [f"if {value} is not None:", *(f"    {line}" for line in completed)]
+            else:
+                body += completed
+        elif typename:
+            body += [f"{value} = {parent_type.name!r}"]
+        else:
+            body += executed
+    source = "\n".join(
+        [
+            "def run(context, source, path, steps):",
+            "    pending = []",
+            "    omitted = False",
+            "    try:",
+            *(f"        {line}" for line in body),
+            "    except Exception:",
+            "        if pending:",
+            "            context.settle_in_background([value for _, value in pending])",
+            "        raise",
+            f"    results = {{{', '.join(names)}}}",
+            "    if omitted:",
+            "        results = {k: v for k, v in results.items() if v is not Undefined}",
+            "    if pending:",
+            "        return filled_later(results, [name for name, _ in pending])",
+            "    return results",
+        ]
+    )
+    exec(compile(source, f"<plain fields of {parent_type.name}>", "exec"), scope)  # noqa: S102
+    runner: Runner = scope["run"]
+    return runner
+
+
+def _kept_check(value: str, steps: _Steps, index: int) -> str:
+    """The inline test that a leaf's value is *not* one its scalar outputs unchanged (then the
+    completion runs), or '' when there is no such shortcut."""
+    plain_kept = steps.kept[index]
+    if plain_kept is None:
+        return ""
+    if plain_kept is int:
+        return f"type({value}) is not int or not ({_INT_MIN} <= {value} <= {_INT_MAX})"
+    return f"type({value}) is not {plain_kept.__name__}"
+
+
 class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plans = _plans.setdefault(self.schema, {})
-        self._selections: dict[tuple[str, int], tuple[GroupedFieldSet, list[_Step]]] = {}
-        self._subselections: dict[tuple[str, int], tuple[FieldDetailsList, list[_Step] | None]] = {}
+        self._selections: dict[tuple[str, int], tuple[GroupedFieldSet, _Steps]] = {}
+        self._subselections: dict[tuple[str, int], tuple[FieldDetailsList, _Steps | None]] = {}
         manager = self.middleware_manager
         self._shortcut = manager is None or manager._middleware_resolvers is None
 
@@ -371,16 +521,18 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
         """graphql-core's `execute_fields`, with plain fields completed in place."""
-        if not self._shortcut:
+        if not self._shortcut or position_context is not None:
+            # Middleware must see every field; incremental delivery (@defer) is graphql-core's.
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        steps = self._steps(parent_type, grouped_field_set)
-        return self.run(parent_type, source_value, path, steps, position_context)
+        return self.run(
+            parent_type, source_value, path, self._steps(parent_type, grouped_field_set)
+        )
 
     def subselection(
         self, object_type: GraphQLObjectType, fields: FieldDetailsList
-    ) -> list[_Step] | None:
+    ) -> _Steps | None:
         """The steps of an object field's sub-selection, or None when part of it is deferred
         (graphql-core's incremental delivery runs those)."""
         key = (object_type.name, id(fields))
@@ -397,60 +549,13 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         parent_type: GraphQLObjectType,
         source_value: Any,
         path: Path | None,
-        steps: list[_Step],
-        position_context: Any = None,
+        steps: _Steps,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        """The fields of ``source_value`` along their steps: graphql-core's `execute_fields`
-        with plain fields completed in place."""
-        results: dict[str, Any] = {}
-        pending: list[str] = []
-        try:
-            for response_name, fields, read, leaf, composite, typename in steps:
-                if leaf is not None:
-                    try:
-                        results[response_name] = leaf(read(source_value))
-                        continue
-                    except _Delegate:
-                        result: Any = _DELEGATE
-                elif composite is not None:
-                    value = read(source_value)
-                    if value is None and composite.nullable:
-                        results[response_name] = None
-                        continue
-                    result = self._complete_composite(
-                        composite,
-                        value,
-                        parent_type,
-                        fields,
-                        path,
-                        response_name,
-                        position_context,
-                    )
-                elif typename:
-                    results[response_name] = parent_type.name
-                    continue
-                else:
-                    result = _DELEGATE
-                if result is _DELEGATE:
-                    result = self.execute_field(
-                        parent_type,
-                        source_value,
-                        fields,
-                        Path(path, response_name, parent_type.name),
-                        position_context,
-                    )
-                    if result is Undefined:
-                        continue
-                results[response_name] = result
-                if type(result) not in _SETTLED and self.is_awaitable(result):
-                    pending.append(response_name)
-        except Exception:
-            if pending:
-                self.settle_in_background([results[name] for name in pending])
-            raise
-        return _filled_later(results, pending) if pending else results
+        """The fields of ``source_value`` along their steps, by the selection's compiled
+        runner: graphql-core's `execute_fields` with plain fields completed in place."""
+        return steps.runner(self, source_value, path, steps)
 
-    def _steps(self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> list[_Step]:
+    def _steps(self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> _Steps:
         """How to run each field of a selection, worked out once per selection and request
         (the selection of a list's items is one object, run for every item)."""
         key = (parent_type.name, id(grouped))
@@ -458,7 +563,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if cached is not None:
             return cached[1]
         plain_fields = _plain_fields(self._plans, parent_type)
-        steps: list[_Step] = []
+        steps = _Steps()
         for response_name, fields in grouped.items():
             node = fields[0].node
             name = node.name.value
@@ -472,11 +577,13 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 steps.append(
                     (response_name, fields, plain.read, plain.leaf, plain.composite, False)
                 )
+            steps.kept.append(plain.kept if plain is not None else None)
+        steps.runner = _runner(parent_type, steps)
         # The selection is kept with its steps so that its id is not reused meanwhile.
         self._selections[key] = (grouped, steps)
         return steps
 
-    def _complete_composite(
+    def complete_composite(
         self,
         composite: _Composite,
         value: Any,

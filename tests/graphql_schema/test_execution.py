@@ -13,7 +13,7 @@ from graphql import GraphQLResolveInfo
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext as Stock
 
-from graphql_schema._execution import PlainFieldsExecutionContext
+from graphql_schema._execution import _RUNNERS, PlainFieldsExecutionContext
 
 pytestmark = pytest.mark.asyncio
 
@@ -217,6 +217,17 @@ async def test_plain_fields_skip_graphql_cores_field_execution() -> None:
     # __typename of the items.
     assert CountingPlain.calls == 1 + 3 * 2
     assert Counting.calls == CountingPlain.calls + 3 + 1 + 3 * 9, "objects, label, 9 per item"
+
+
+async def test_each_selection_shape_is_compiled_once() -> None:
+    schema = _schema(PlainFieldsExecutionContext)
+    _RUNNERS.clear()
+    await schema.execute(QUERIES[0])
+    compiled = dict(_RUNNERS)
+    await schema.execute(QUERIES[0])
+    assert compiled == _RUNNERS, "a second request with the same document compiles nothing"
+    items = [shape for shape in compiled if shape[0].name == "Item"]
+    assert len(items) == 1, "item and the two of items share one shape (maybe is null)"
 
 
 class Uppercase(SchemaExtension):
