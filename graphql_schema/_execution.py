@@ -197,6 +197,11 @@ class _List(_Composite):
 async def _filled_later(results: Any, pending: list[Any]) -> Any:
     """``results`` (a dict or a list) once the awaitables at the ``pending`` keys have settled,
     each replaced by its value (graphql-core's gather, as in its `execute_fields`)."""
+    if len(pending) == 1:
+        # One awaitable needs no gathering (nor the task gathering makes: the request then
+        # runs on without handing the loop to every other request first).
+        results[pending[0]] = await results[pending[0]]
+        return results
     settled = await gather_with_cancel(*(results[key] for key in pending))
     for key, value in zip(pending, settled, strict=True):
         results[key] = value
