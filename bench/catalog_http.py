@@ -7,7 +7,7 @@ target: the gateway serves at least 50 % of plain's requests per second.
 Cold path: the response cache off, the gateway against the same types and resolvers on a stock
 strawberry schema (no extensions: no parser or validation cache); target: at least 3x.
 
-    python -m bench.catalog_http [--seconds 5] [--rounds 3] [--connections 32]
+    python -m bench.catalog_http [--seconds 5] [--rounds 5] [--connections 32]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from bench._harness import (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=5, help="per load run")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     with workdir() as directory, ExitStack() as stack:
