@@ -21,6 +21,7 @@ from app.partners.auth import Principal
 from app.pricing.rates import RateBook
 from app.settings import Settings
 from app.vendor_pool import VendorPool
+from graphql_schema.core.errors import not_authenticated
 
 if TYPE_CHECKING:
     from graphql_schema.loaders import Loaders
@@ -67,9 +68,14 @@ class Context:
         first program)."""
         if self._price_class is None:
             program_id = self.caller().program_id
-            if program_id is None:
-                program_id = await self.catalog.first_program(self.caller().partner_id)
-            self._price_class = await self.catalog.price_class_id(program_id)
+            try:
+                if program_id is None:
+                    program_id = await self.catalog.first_program(self.caller().partner_id)
+                self._price_class = await self.catalog.price_class_id(program_id)
+            except LookupError as error:
+                # A signed credential outliving its program (or a partner without one).
+                response = self.response if isinstance(self.response, Response) else None
+                raise not_authenticated(str(error).strip("'\""), response) from None
         return self._price_class
 
     def now(self) -> datetime:

@@ -12,8 +12,20 @@ Who may call is not a business outcome: missing or bad credentials are a GraphQL
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
+from starlette.responses import Response
 
-__all__ = ["UserError", "user_error"]
+__all__ = ["FORBIDDEN", "UNAUTHENTICATED", "UserError", "not_authenticated", "user_error"]
+
+UNAUTHENTICATED = "UNAUTHENTICATED"
+FORBIDDEN = "FORBIDDEN"
+
+
+def not_authenticated(reason: str, response: Response | None) -> GraphQLError:
+    """The error for a missing or dead credential; the answer's HTTP status becomes 401."""
+    if response is not None:
+        response.status_code = 401
+    return GraphQLError(f"Not authenticated: {reason}.", extensions={"code": UNAUTHENTICATED})
 
 
 @strawberry.type(description="Why a mutation did not do what it was asked, in data.")

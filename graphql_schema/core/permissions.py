@@ -9,11 +9,9 @@ from graphql import GraphQLError
 from strawberry.permission import BasePermission
 
 from graphql_schema.context import Info
+from graphql_schema.core.errors import FORBIDDEN, not_authenticated
 
 __all__ = ["AnyPrincipal", "MemberOnly", "MemberOrPartner", "OpsOnly", "PartnerOnly"]
-
-UNAUTHENTICATED = "UNAUTHENTICATED"
-FORBIDDEN = "FORBIDDEN"
 
 
 class _Requires(BasePermission):
@@ -22,12 +20,8 @@ class _Requires(BasePermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         principal = info.context.principal
         if principal is None:
-            if info.context.response is not None:
-                info.context.response.status_code = 401
             reason = info.context.auth_error or "a bearer token is required"
-            raise GraphQLError(
-                f"Not authenticated: {reason}.", extensions={"code": UNAUTHENTICATED}
-            )
+            raise not_authenticated(reason, info.context.response)
         if principal.role not in self.roles:
             allowed = " or ".join(sorted(self.roles))
             raise GraphQLError(

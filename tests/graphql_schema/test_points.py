@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -188,6 +189,24 @@ async def test_expired_and_forged_member_tokens_are_refused(
     for token in (expired, forged):
         response = await gql(client, BALANCE, token)
         assert response.status_code == 401
+
+
+async def test_a_token_outliving_its_program_is_refused(
+    client: httpx.AsyncClient, demo: DemoSeed, settings: Settings
+) -> None:
+    orphan, _ = issue_member_token(
+        settings.member_token_secret.get_secret_value(),
+        partner_id=demo.program_id,  # unchecked: the program decides
+        program_id=uuid.uuid4(),
+        member_id="alice",
+        now=utcnow(),
+        lifetime=timedelta(hours=1),
+    )
+    response = await gql(client, "query { rewards(first: 1) { totalCount } }", orphan)
+    assert response.status_code == 401
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "no program" in error["message"]
 
 
 async def test_the_wrong_role_is_forbidden(client: httpx.AsyncClient, demo: DemoSeed) -> None:
