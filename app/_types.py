@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -82,15 +83,25 @@ class ExactDecimal(TypeDecorator[Decimal]):
             return None
         if not isinstance(value, Decimal):
             raise TypeError(f"{type(value).__name__} is not a Decimal")
-        exact = value.quantize(Decimal(1).scaleb(-self.scale))
+        try:
+            exact = value.quantize(Decimal(1).scaleb(-self.scale), context=self._context)
+        except decimal.InvalidOperation:
+            raise ValueError(f"{value} does not fit in {self.precision} digits") from None
         if exact != value:
             raise ValueError(f"{value} has more than {self.scale} decimal places")
+        if exact.adjusted() >= self.precision - self.scale:
+            raise ValueError(f"{value} does not fit in {self.precision} digits")
         return str(exact) if dialect.name == "sqlite" else exact
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(str(value)).quantize(Decimal(1).scaleb(-self.scale))
+        return Decimal(str(value)).quantize(Decimal(1).scaleb(-self.scale), context=self._context)
+
+    @property
+    def _context(self) -> decimal.Context:
+        # The ambient context has 28 digits: too few for a NUMERIC(40, 24).
+        return decimal.Context(prec=self.precision + 1)
 
 
 class InternedUuid(Uuid[uuid.UUID]):

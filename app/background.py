@@ -14,10 +14,9 @@ from contextlib import AsyncExitStack, suppress
 from datetime import timedelta
 from typing import Any
 
-from app._types import utcnow
 from app.db import Database
 from app.log import get_logger
-from app.points import ledger
+from app.points import expiry
 from app.pricing.fx import FxError
 from app.pricing.rates import RateBook
 
@@ -26,17 +25,9 @@ __all__ = ["expire_points", "run_until_exit", "start"]
 _logger = get_logger(__name__)
 
 
-async def expire_points(database: Database, *, batch: int = 500) -> dict[str, int]:
+async def expire_points(database: Database) -> expiry.SweepReport:
     """One pass of the expiry sweep (also ``rewardgate points expire``)."""
-    totals = {"accounts_settled": 0, "holds_expired": 0}
-    while True:
-        counts = await database.write(
-            lambda session: ledger.sweep(session, now=utcnow(), limit=batch)
-        )
-        for name, value in counts.items():
-            totals[name] += value
-        if counts["accounts_settled"] < batch and counts["holds_expired"] < batch:
-            return totals
+    return await expiry.sweep(database)
 
 
 async def _every(name: str, interval: timedelta, job: Callable[[], Awaitable[Any]]) -> None:

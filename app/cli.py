@@ -228,10 +228,15 @@ def points_expire() -> None:
     """Expire the unspent remainder of expired lots and the holds past their time, now."""
     settings = _load_settings()
     configure_logging(settings)
-    counts = _with_database(settings, background.expire_points)
-    typer.echo(
-        f"settled {counts['accounts_settled']} accounts, expired {counts['holds_expired']} holds"
+    report = _with_database(settings, background.expire_points)
+    failed = (
+        f", {report.accounts_failed} accounts failed (logged)" if report.accounts_failed else ""
     )
+    typer.echo(
+        f"settled {report.accounts_settled} accounts, expired {report.holds_expired} holds{failed}"
+    )
+    if report.accounts_failed:
+        raise typer.Exit(1)
 
 
 async def _seed_demo(database: Database, settings: Settings) -> DemoSeed:

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
-__all__ = ["MINOR_UNITS", "RATE_PLACES", "Money", "inverse_rate", "minor_units", "quantize_up"]
+__all__ = [
+    "MINOR_UNITS",
+    "RATE_PLACES",
+    "Money",
+    "fits_minor_units",
+    "inverse_rate",
+    "minor_units",
+    "quantize_up",
+]
 
 # Rates derived by division keep this many decimal places (rounded up: costs never shrink).
 RATE_PLACES = 12
@@ -36,6 +44,25 @@ def minor_units(currency: str) -> int:
         raise KeyError(
             f"unknown currency {currency!r}: add it to vendors.money.MINOR_UNITS"
         ) from None
+
+
+def fits_minor_units(amount: Decimal, currency: str) -> bool:
+    """True when ``amount`` has no more decimals than ``currency`` (1.5 JPY and 10.005 USD
+    do not fit; 10.50 USD does). Raises `KeyError` for a currency we do not know."""
+    places = minor_units(currency)
+    if not amount.is_finite():
+        return False
+    exponent = amount.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    if exponent >= -places:
+        return True
+    try:
+        return amount == amount.quantize(Decimal(1).scaleb(-places), context=_WIDE)
+    except decimal.InvalidOperation:
+        return False
+
+
+_WIDE = decimal.Context(prec=80)
 
 
 def quantize_up(amount: Decimal, currency: str) -> Decimal:

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from app.pricing.quotes import PricedOption
 from app.vendor_pool import VendorPool
 from vendors import Money, Product, VendorError
+from vendors.money import fits_minor_units, minor_units
 
 __all__ = ["LiveOffers", "OfferError", "reward_ref"]
 
@@ -93,6 +94,12 @@ def _face_value(product: Product, option_id: str | None, amount: Decimal | None)
             raise OfferError("NOT_FOUND", "no such option", "optionId")
         return value
     if amount is not None:
+        if not fits_minor_units(amount, product.currency):
+            raise OfferError(
+                "INVALID_AMOUNT",
+                f"{product.currency} amounts have at most {minor_units(product.currency)} decimals",
+                "amount",
+            )
         if not product.admits(amount):
             raise OfferError("INVALID_AMOUNT", "the amount is outside the reward's range", "amount")
         return amount

@@ -62,7 +62,7 @@ async def offers_by_preference(
             continue
         cost = offer_cost(offer, face_value)
         try:
-            in_eur = cost.amount * rates.rate(cost.currency, "EUR")
+            in_eur = rates.rate(cost.currency, "EUR").approximately(cost.amount)
         except FxError:
             continue
         ranked.append(RankedOffer(offer, face_value, cost, in_eur))

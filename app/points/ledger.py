@@ -1,14 +1,15 @@
 """The points ledger: a two-phase, double-entry journal over integer points.
 
-Every movement is a `JournalEntry` whose `JournalLine`s balance per phase (Σ debits = Σ credits
-for pending lines, and for posted lines). A member account's balance columns change only by
-deltas in the same transaction that writes those lines:
+Every movement is a journal entry whose lines balance per phase (Σ debits = Σ credits for
+pending lines, and for posted lines); the shapes are in `app.points._journal`. A member
+account's balance columns change only by deltas in the same transaction that writes those
+lines:
 
 =============  ==========================================================================
 earn           issuance → member, posted (or pending until ``activates_at``); one lot
 activate       a pending earn becomes posted when its lot activates
 hold           a pending debit member → redemption (points drawn from lots, earliest
-               expiry first)
+               expiry first), until ``expires_at``
 post           the hold's pending debit is released and ``n ≤ amount`` posted; the rest
                goes back to the lots it came from (latest expiry first)
 void           the hold's pending debit is released; every point goes back to its lot
@@ -16,16 +17,28 @@ hold_expire    like void, when a hold reaches its ``expires_at``
 expire         member → expiry, posted: only the unspent remainder of an expired lot
 =============  ==========================================================================
 
-``available = posted credits - posted debits - pending debits`` never goes below zero: the hold
-is a conditional ``UPDATE … WHERE posted_credits - posted_debits - pending_debits >= :amount``,
-never a read-compute-write in Python, and a CHECK constraint refuses a negative member balance.
+``available = posted credits - posted debits - pending debits`` never goes below zero.
 
-Every function here runs inside one write transaction (`app.db.Database.write`) and first
-locks the member account (PostgreSQL ``SELECT … FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE``
-already serializes writers), so lots and holds of one account change in one order and
-transactions touching one account never deadlock. Lots that have expired or activated are
-settled at the start of every transaction on their account, so a spend never draws on an
-expired lot even before the sweep has run.
+**The guards** (each has a test that fails without it; docs/points.md lists them):
+
+* Every operation that reads lots or holds first locks the member account (PostgreSQL
+  ``SELECT … FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` already serializes writers), and reads
+  lots and allocations as plain rows *after* the lock: never an object the session loaded
+  earlier. Every balance-like column (account balances, a lot's ``remaining`` and
+  ``expired_amount``, an allocation's amount) changes by an SQL delta, never by writing back a
+  number computed from an earlier read.
+* A hold is the conditional ``UPDATE … WHERE posted_credits - posted_debits - pending_debits
+  >= :amount``; CHECK constraints refuse a negative balance, lot or hold below that.
+* A hold resolves once: its status changes by ``UPDATE … WHERE status = 'pending'`` with the
+  row count checked, and the same statement enforces its expiry (a post after ``expires_at`` is
+  refused, an expiry before it does nothing) whether or not the sweep has run.
+
+Lock order: an account before its lots, holds and allocations; several accounts (the sweep)
+in ascending id order. Earning takes no lock: it only inserts and adds.
+
+Lots that have expired or activated are settled whenever a hold is placed on their account,
+so a spend never draws on an expired lot even before the sweep (`app.points.expiry`) has run;
+reads (`balances_at`) discount them, and overdue holds, as if settled.
 """
 
 from __future__ import annotations
@@ -35,16 +48,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, true, update
+from sqlalchemy import and_, case, insert, or_, update
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.points._journal import (
+    PENDING,
+    POSTED,
+    EntryKind,
+    LedgerError,
+    lines_of,
+    rows,
+    shift,
+    system_accounts,
+    write_entry,
+)
 from app.points.models import (
-    AccountKind,
     Hold,
     HoldStatus,
-    JournalEntry,
-    JournalLine,
     LedgerAccount,
     LotAllocation,
     LotState,
@@ -54,30 +76,23 @@ from app.points.models import (
 __all__ = [
     "Balance",
     "ExceedsHold",
+    "HoldExpired",
+    "HoldNotDue",
     "HoldNotPending",
     "InsufficientPoints",
     "LedgerError",
     "balance_at",
     "balance_of",
     "balances_at",
-    "check",
     "earn",
-    "expire_due_holds",
+    "expire_hold",
+    "extend_hold",
     "lock_account",
     "place_hold",
     "post_hold",
     "settle_lots",
-    "sweep",
-    "system_account",
     "void_hold",
 ]
-
-DEBIT, CREDIT = "debit", "credit"
-PENDING, POSTED = "pending", "posted"
-
-
-class LedgerError(Exception):
-    """A ledger operation that cannot be done as asked; nothing was written."""
 
 
 class InsufficientPoints(LedgerError):
@@ -90,9 +105,23 @@ class InsufficientPoints(LedgerError):
 class HoldNotPending(LedgerError):
     """The hold was already posted, voided or expired: a hold resolves exactly once."""
 
-    def __init__(self, hold: Hold) -> None:
-        super().__init__(f"hold {hold.id} is {hold.status}, not pending")
-        self.status = hold.status
+    def __init__(self, hold_id: uuid.UUID, status: str) -> None:
+        super().__init__(f"hold {hold_id} is {status}, not pending")
+        self.status = status
+
+
+class HoldExpired(HoldNotPending):
+    """The hold's ``expires_at`` has passed: it can no longer be posted or extended, whether
+    or not the sweep has recorded its expiry yet."""
+
+    def __init__(self, hold_id: uuid.UUID, expires_at: datetime) -> None:
+        LedgerError.__init__(self, f"hold {hold_id} expired at {expires_at.isoformat()}")
+        self.status = HoldStatus.EXPIRED
+        self.expires_at = expires_at
+
+
+class HoldNotDue(LedgerError):
+    """The hold was to expire, but its ``expires_at`` is still ahead (it was extended)."""
 
 
 class ExceedsHold(LedgerError):
@@ -110,6 +139,29 @@ class Balance:
         return cls(account.available, account.pending_credits, account.pending_debits)
 
 
+@dataclass
+class _Lot:
+    """A lot as read under the account's lock."""
+
+    id: uuid.UUID
+    remaining: int
+    state: str
+    activates_at: datetime
+    expires_at: datetime | None
+
+    def expired_by(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+
+_LOT_COLUMNS = (
+    col(PointsLot.id),
+    col(PointsLot.remaining),
+    col(PointsLot.state),
+    col(PointsLot.activates_at),
+    col(PointsLot.expires_at),
+)
+
+
 async def lock_account(session: AsyncSession, account_id: uuid.UUID) -> LedgerAccount:
     """The member account, locked for the rest of the transaction, with fresh columns."""
     statement = (
@@ -119,20 +171,6 @@ async def lock_account(session: AsyncSession, account_id: uuid.UUID) -> LedgerAc
         .execution_options(populate_existing=True)
     )
     return (await session.exec(statement)).one()
-
-
-async def system_account(session: AsyncSession, program_id: uuid.UUID, kind: str) -> uuid.UUID:
-    """The id of one of a program's system accounts (created with the program)."""
-    account_id = (
-        await session.exec(
-            select(LedgerAccount.id).where(
-                LedgerAccount.program_id == program_id, LedgerAccount.key == kind
-            )
-        )
-    ).first()
-    if account_id is None:
-        raise LedgerError(f"program {program_id} has no {kind} account")
-    return account_id
 
 
 async def balance_of(session: AsyncSession, account_id: uuid.UUID) -> Balance:
@@ -148,40 +186,70 @@ async def balance_of(session: AsyncSession, account_id: uuid.UUID) -> Balance:
 
 
 async def balance_at(session: AsyncSession, account_id: uuid.UUID, *, now: datetime) -> Balance:
-    """The balance as of ``now``, read only: lots that expired or activated since the last
-    write on the account count as if they had been settled."""
+    """The balance as of ``now``, read only: lots that expired or activated, and holds that
+    expired, since the last write on the account count as if they had been settled."""
     return (await balances_at(session, [account_id], now=now))[account_id]
 
 
 async def balances_at(
     session: AsyncSession, account_ids: list[uuid.UUID], *, now: datetime
 ) -> dict[uuid.UUID, Balance]:
-    """`balance_at` for many accounts in two queries."""
-    accounts = (
-        await session.exec(
-            select(LedgerAccount)
-            .where(col(LedgerAccount.id).in_(account_ids))
-            .execution_options(populate_existing=True)
+    """`balance_at` for many accounts in three queries."""
+    accounts = await rows(
+        session,
+        core_select(
+            col(LedgerAccount.id),
+            col(LedgerAccount.posted_credits),
+            col(LedgerAccount.posted_debits),
+            col(LedgerAccount.pending_credits),
+            col(LedgerAccount.pending_debits),
+        ).where(col(LedgerAccount.id).in_(account_ids)),
+    )
+    totals = {
+        account_id: [credits - debits - held, pending, held]
+        for account_id, credits, debits, pending, held in accounts
+    }
+    lots = await rows(
+        session,
+        core_select(col(PointsLot.account_id), *_LOT_COLUMNS).where(
+            col(PointsLot.account_id).in_(account_ids),
+            or_(
+                and_(col(PointsLot.state) == LotState.PENDING, col(PointsLot.activates_at) <= now),
+                and_(col(PointsLot.state) == LotState.ACTIVE, col(PointsLot.expires_at) <= now),
+            ),
+        ),
+    )
+    for account_id, *row in lots:
+        lot = _Lot(*row)
+        available_pending_held = totals[account_id]
+        if lot.state == LotState.PENDING and lot.activates_at <= now:
+            available_pending_held[1] -= lot.remaining
+            available_pending_held[0] += 0 if lot.expired_by(now) else lot.remaining
+        elif lot.state == LotState.ACTIVE and lot.expired_by(now):
+            available_pending_held[0] -= lot.remaining
+    # An overdue hold gives back what it drew; points whose lot has expired meanwhile expire.
+    overdue = await session.exec(
+        select(
+            col(Hold.account_id),
+            col(LotAllocation.amount),
+            col(PointsLot.expires_at),
+            col(PointsLot.state),
         )
-    ).all()
-    lots = (
-        await session.exec(
-            select(PointsLot).where(
-                col(PointsLot.account_id).in_(account_ids),
-                col(PointsLot.state).in_((LotState.ACTIVE, LotState.PENDING)),
-            )
+        .join(LotAllocation, col(LotAllocation.hold_id) == col(Hold.id))
+        .join(PointsLot, col(PointsLot.id) == col(LotAllocation.lot_id))
+        .where(
+            col(Hold.account_id).in_(account_ids),
+            col(Hold.status) == HoldStatus.PENDING,
+            col(Hold.expires_at) <= now,
         )
-    ).all()
-    totals = {a.id: [a.available, a.pending_credits, a.pending_debits] for a in accounts}
-    for lot in lots:
-        activated = lot.state == LotState.ACTIVE or lot.activates_at <= now
-        expired = lot.expires_at is not None and lot.expires_at <= now
-        available_pending = totals[lot.account_id]
-        if lot.state == LotState.PENDING and activated:
-            available_pending[1] -= lot.remaining
-            available_pending[0] += 0 if expired else lot.remaining
-        elif lot.state == LotState.ACTIVE and expired:
-            available_pending[0] -= lot.remaining
+    )
+    for account_id, drawn, lot_expires_at, lot_state in overdue.all():
+        available_pending_held = totals[account_id]
+        available_pending_held[2] -= drawn
+        lot_gone = lot_state == LotState.EXPIRED or (
+            lot_expires_at is not None and lot_expires_at <= now
+        )
+        available_pending_held[0] += 0 if lot_gone else drawn
     return {account_id: Balance(*values) for account_id, values in totals.items()}
 
 
@@ -195,38 +263,33 @@ async def earn(
     activates_at: datetime | None = None,
     expires_at: datetime | None = None,
 ) -> PointsLot:
-    """Credit ``points`` to the member as a new lot (pending until ``activates_at``)."""
+    """Credit ``points`` to the member as a new lot (pending until ``activates_at``).
+
+    Only ``account.id`` and ``account.program_id`` are read from ``account``. No lock: an
+    earn only inserts rows and adds to the balance in SQL.
+    """
     if points <= 0:
         raise LedgerError("points must be a positive integer")
     activates = activates_at if activates_at is not None and activates_at > now else now
     if expires_at is not None and expires_at <= activates:
         raise LedgerError("points must expire after they activate")
-    await lock_account(session, account.id)
-    issuance = await system_account(session, account.program_id, AccountKind.ISSUANCE)
     phase = PENDING if activates > now else POSTED
     lot = PointsLot(
+        id=uuid.uuid4(),
         account_id=account.id,
         original=points,
         remaining=points,
+        expired_amount=0,
         state=LotState.PENDING if phase == PENDING else LotState.ACTIVE,
         activates_at=activates,
         expires_at=expires_at,
         created_at=now,
     )
-    session.add(lot)
-    await session.flush()
-    await _entry(
-        session,
-        account,
-        "earn",
-        points,
-        now,
-        [(issuance, DEBIT, phase, points), (account.id, CREDIT, phase, points)],
-        reason=reason,
-        lot_id=lot.id,
+    await session.exec(insert(PointsLot).values(**lot.model_dump()))
+    await _record(
+        session, account, EntryKind.EARN, points, now, phase=phase, reason=reason, lot_id=lot.id
     )
-    column = "pending_credits" if phase == PENDING else "posted_credits"
-    await _shift(session, account.id, **{column: points})
+    await shift(session, account.id, **{f"{phase}_credits": points})
     return lot
 
 
@@ -239,10 +302,14 @@ async def place_hold(
     reference: str | None = None,
     expires_at: datetime | None = None,
 ) -> Hold:
-    """Reserve ``amount`` points, or raise `InsufficientPoints` having written nothing."""
+    """Reserve ``amount`` points until ``expires_at`` (None: until resolved), or raise
+    `InsufficientPoints` having written nothing."""
     if amount <= 0:
         raise LedgerError("a hold must be for a positive number of points")
-    await settle_lots(session, account.id, now=now)
+    if expires_at is not None and expires_at <= now:
+        raise LedgerError("a hold must expire in the future")
+    locked = await lock_account(session, account.id)
+    lots = await _settle(session, locked, now)
     available = (
         col(LedgerAccount.posted_credits)
         - col(LedgerAccount.posted_debits)
@@ -252,413 +319,340 @@ async def place_hold(
         update(LedgerAccount)
         .where(col(LedgerAccount.id) == account.id, available >= amount)
         .values(pending_debits=col(LedgerAccount.pending_debits) + amount)
-        .returning(col(LedgerAccount.id))
     )
-    if reserved.first() is None:
-        current = await balance_of(session, account.id)
-        raise InsufficientPoints(current.available, amount)
+    if reserved.rowcount != 1:
+        raise InsufficientPoints((await balance_of(session, account.id)).available, amount)
     hold = Hold(
+        id=uuid.uuid4(),
         account_id=account.id,
         amount=amount,
+        posted_amount=0,
         status=HoldStatus.PENDING,
         reference=reference,
         expires_at=expires_at,
         created_at=now,
     )
-    session.add(hold)
-    await session.flush()
-    await _allocate(session, account.id, hold, amount, now)
-    redemption = await system_account(session, account.program_id, AccountKind.REDEMPTION)
-    await _entry(
-        session,
-        account,
-        "hold",
-        amount,
-        now,
-        [(account.id, DEBIT, PENDING, amount), (redemption, CREDIT, PENDING, amount)],
-        hold_id=hold.id,
-    )
+    await session.exec(insert(Hold).values(**hold.model_dump()))
+    await _allocate(session, hold, lots)
+    await _record(session, locked, EntryKind.HOLD, amount, now, hold_id=hold.id)
     return hold
 
 
 async def post_hold(
     session: AsyncSession, hold_id: uuid.UUID, *, now: datetime, amount: int | None = None
 ) -> Hold:
-    """Settle the hold for ``amount`` (default: all of it); the rest returns to the member."""
-    hold, account = await _pending_hold(session, hold_id, now)
-    posted = hold.amount if amount is None else amount
-    if not 0 < posted <= hold.amount:
-        raise ExceedsHold(f"cannot post {posted} of a {hold.amount}-point hold")
-    redemption = await system_account(session, account.program_id, AccountKind.REDEMPTION)
-    await _resolve(session, hold, HoldStatus.POSTED, now, posted)
-    await _entry(
-        session,
-        account,
-        "post",
-        posted,
-        now,
-        [
-            (account.id, DEBIT, PENDING, -hold.amount),
-            (redemption, CREDIT, PENDING, -hold.amount),
-            (account.id, DEBIT, POSTED, posted),
-            (redemption, CREDIT, POSTED, posted),
-        ],
-        hold_id=hold.id,
-    )
-    await _shift(session, account.id, pending_debits=-hold.amount, posted_debits=posted)
-    await _release(session, account, hold, hold.amount - posted, now)
-    return hold
+    """Settle the hold for ``amount`` (default: all of it); the rest returns to the member.
 
-
-async def void_hold(
-    session: AsyncSession, hold_id: uuid.UUID, *, now: datetime, expired: bool = False
-) -> Hold:
-    """Release the whole hold back to the member."""
-    hold, account = await _pending_hold(session, hold_id, now)
-    await _void(session, hold, account, now, expired=expired)
-    return hold
-
-
-async def settle_lots(session: AsyncSession, account_id: uuid.UUID, *, now: datetime) -> None:
-    """Activate the account's lots whose time has come, then expire the overdue ones."""
-    account = await lock_account(session, account_id)
-    due = await session.exec(
-        select(PointsLot).where(
-            PointsLot.account_id == account_id,
-            PointsLot.state == LotState.PENDING,
-            col(PointsLot.activates_at) <= now,
-        )
-    )
-    issuance: uuid.UUID | None = None
-    for lot in due.all():
-        issuance = issuance or await system_account(
-            session, account.program_id, AccountKind.ISSUANCE
-        )
-        lot.state = LotState.ACTIVE
-        await _entry(
-            session,
-            account,
-            "activate",
-            lot.original,
-            now,
-            [
-                (issuance, DEBIT, PENDING, -lot.original),
-                (account.id, CREDIT, PENDING, -lot.original),
-                (issuance, DEBIT, POSTED, lot.original),
-                (account.id, CREDIT, POSTED, lot.original),
-            ],
-            lot_id=lot.id,
-        )
-        await _shift(
-            session, account.id, pending_credits=-lot.original, posted_credits=lot.original
-        )
-    overdue = await session.exec(
-        select(PointsLot).where(
-            PointsLot.account_id == account_id,
-            PointsLot.state == LotState.ACTIVE,
-            col(PointsLot.expires_at) <= now,
-        )
-    )
-    for lot in overdue.all():
-        lot.state = LotState.EXPIRED
-        if lot.remaining:
-            await _expire_points(session, account, lot, lot.remaining, now)
-            lot.remaining = 0
-    await session.flush()
-
-
-async def expire_due_holds(session: AsyncSession, *, now: datetime, limit: int = 500) -> int:
-    """Expire pending holds past their ``expires_at``; the number expired."""
-    due = await session.exec(
-        select(Hold.id)
-        .where(Hold.status == HoldStatus.PENDING, col(Hold.expires_at) <= now)
-        .limit(limit)
-    )
-    count = 0
-    for hold_id in due.all():
-        try:
-            await void_hold(session, hold_id, now=now, expired=True)
-        except HoldNotPending:
-            continue
-        count += 1
-    return count
-
-
-async def sweep(session: AsyncSession, *, now: datetime, limit: int = 500) -> dict[str, int]:
-    """The expiry sweep: settle accounts with lots due (activation or expiry), expire holds."""
-    accounts = await session.exec(
-        select(PointsLot.account_id)
-        .where(
-            ((col(PointsLot.state) == LotState.ACTIVE) & (col(PointsLot.expires_at) <= now))
-            | ((col(PointsLot.state) == LotState.PENDING) & (col(PointsLot.activates_at) <= now))
-        )
-        .distinct()
-        .limit(limit)
-    )
-    settled = 0
-    for account_id in accounts.all():
-        await settle_lots(session, account_id, now=now)
-        settled += 1
-    return {"accounts_settled": settled, "holds_expired": await expire_due_holds(session, now=now)}
-
-
-async def check(session: AsyncSession, program_id: uuid.UUID | None = None) -> list[str]:
-    """Every invariant of the ledger, checked against the journal; the violations found.
-
-    I1 entries balance per phase, and so does the whole journal; I2 member balance columns equal
-    the fold of their lines; I3 no member account is negative; lots and holds agree with the
-    balances (active lots hold exactly the available points, pending lots the pending ones,
-    pending holds are fully allocated); I4 every resolved hold has exactly one resolving entry.
+    Refused with `HoldExpired` once the hold's ``expires_at`` has passed, swept or not.
     """
-    problems: list[str] = []
-    line = (col(JournalLine.phase), col(JournalLine.side))
-    total = func.sum(JournalLine.amount)
-    in_scope = (
-        col(JournalLine.entry_id).in_(
-            select(JournalEntry.id).where(JournalEntry.program_id == program_id)
-        )
-        if program_id is not None
-        else true()
-    )
-    sums = await session.exec(
-        select(col(JournalLine.entry_id), *line, total)
-        .where(in_scope)
-        .group_by(col(JournalLine.entry_id), *line)
-    )
-    per_entry: dict[tuple[Any, str], dict[str, int]] = {}
-    for entry_id, phase, side, amount in sums.all():
-        per_entry.setdefault((entry_id, phase), {DEBIT: 0, CREDIT: 0})[side] = int(amount)
-    for (entry_id, phase), sides in per_entry.items():
-        if sides[DEBIT] != sides[CREDIT]:
-            problems.append(f"entry {entry_id} {phase} lines do not balance: {sides}")
-    folds = await session.exec(
-        select(col(JournalLine.account_id), *line, total)
-        .where(in_scope)
-        .group_by(col(JournalLine.account_id), *line)
-    )
-    folded: dict[Any, dict[str, int]] = {}
-    for account_id, phase, side, amount in folds.all():
-        folded.setdefault(account_id, {})[f"{phase}_{side}s"] = int(amount)
-    members = select(LedgerAccount).where(LedgerAccount.kind == AccountKind.MEMBER)
-    if program_id is not None:
-        members = members.where(LedgerAccount.program_id == program_id)
-    accounts = (await session.exec(members.execution_options(populate_existing=True))).all()
-    for account in accounts:
-        fold = folded.get(account.id, {})
-        for column in ("posted_credits", "posted_debits", "pending_credits", "pending_debits"):
-            if getattr(account, column) != fold.get(column, 0):
-                problems.append(
-                    f"account {account.id} {column}={getattr(account, column)} but the journal "
-                    f"folds to {fold.get(column, 0)}"
-                )
-        if account.available < 0:
-            problems.append(f"account {account.id} is negative: {account.available}")
-        problems.extend(await _check_lots_and_holds(session, account))
-    return problems
+    held, account = await _lock_for_hold(session, hold_id)
+    posted = held if amount is None else amount
+    if not 0 < posted <= held:
+        raise ExceedsHold(f"cannot post {posted} of a {held}-point hold")
+    not_overdue = or_(col(Hold.expires_at).is_(None), col(Hold.expires_at) > now)
+    hold = await _resolve(session, hold_id, HoldStatus.POSTED, posted, now, not_overdue)
+    await _record(session, account, EntryKind.POST, posted, now, held=held, hold_id=hold_id)
+    await shift(session, account.id, pending_debits=-held, posted_debits=posted)
+    await _release(session, account, hold_id, held - posted, now)
+    return hold
 
 
-async def _check_lots_and_holds(session: AsyncSession, account: LedgerAccount) -> list[str]:
-    problems = []
-    lots = (await session.exec(select(PointsLot).where(PointsLot.account_id == account.id))).all()
-    active = sum(lot.remaining for lot in lots if lot.state == LotState.ACTIVE)
-    pending = sum(lot.remaining for lot in lots if lot.state == LotState.PENDING)
-    if active != account.available:
-        problems.append(
-            f"account {account.id}: active lots hold {active}, available is {account.available}"
-        )
-    if pending != account.pending_credits:
-        problems.append(
-            f"account {account.id}: pending lots hold {pending}, pending credits "
-            f"are {account.pending_credits}"
-        )
-    holds = (await session.exec(select(Hold).where(Hold.account_id == account.id))).all()
-    held = sum(hold.amount for hold in holds if hold.status == HoldStatus.PENDING)
-    if held != account.pending_debits:
-        problems.append(
-            f"account {account.id}: pending holds {held}, pending debits {account.pending_debits}"
-        )
-    for hold in holds:
-        allocated = (
-            await session.exec(
-                select(func.coalesce(func.sum(LotAllocation.amount), 0)).where(
-                    LotAllocation.hold_id == hold.id
-                )
-            )
-        ).one()
-        expected = hold.amount if hold.status == HoldStatus.PENDING else hold.posted_amount
-        if allocated != expected:
-            problems.append(
-                f"hold {hold.id} ({hold.status}) draws {allocated} from lots, expected {expected}"
-            )
-        resolutions = (
-            await session.exec(
-                select(func.count()).where(
-                    JournalEntry.hold_id == hold.id,
-                    col(JournalEntry.kind).in_(("post", "void", "hold_expire")),
-                )
-            )
-        ).one()
-        if resolutions != (0 if hold.status == HoldStatus.PENDING else 1):
-            problems.append(f"hold {hold.id} ({hold.status}) resolved {resolutions} times")
-    return problems
+async def void_hold(session: AsyncSession, hold_id: uuid.UUID, *, now: datetime) -> Hold:
+    """Release the whole hold back to the member. A hold past its ``expires_at`` is recorded
+    as expired (the status returned says which); `HoldNotPending` if already resolved."""
+    _, account = await _lock_for_hold(session, hold_id)
+    overdue = col(Hold.expires_at).is_not(None) & (col(Hold.expires_at) <= now)
+    status = case((overdue, HoldStatus.EXPIRED), else_=HoldStatus.VOIDED)
+    hold = await _resolve(session, hold_id, status, 0, now, None)
+    await _give_back(session, account, hold, now)
+    return hold
 
 
-async def _pending_hold(
-    session: AsyncSession, hold_id: uuid.UUID, now: datetime
-) -> tuple[Hold, LedgerAccount]:
-    account_id = (await session.exec(select(Hold.account_id).where(Hold.id == hold_id))).one()
-    await settle_lots(session, account_id, now=now)  # also locks the account
-    account = await lock_account(session, account_id)
-    hold = (
-        await session.exec(
-            select(Hold).where(Hold.id == hold_id).execution_options(populate_existing=True)
-        )
-    ).one()
-    if hold.status != HoldStatus.PENDING:
-        raise HoldNotPending(hold)
-    return hold, account
+async def expire_hold(
+    session: AsyncSession,
+    hold_id: uuid.UUID,
+    *,
+    now: datetime,
+    locked: LedgerAccount | None = None,
+) -> Hold:
+    """Record the expiry of a hold whose ``expires_at`` has passed. `HoldNotPending` if it
+    was resolved meanwhile, `HoldNotDue` if it was extended past ``now``. ``locked``: the
+    hold's account, already locked by the caller (the sweep)."""
+    if locked is None:
+        _, locked = await _lock_for_hold(session, hold_id)
+    overdue = (col(Hold.expires_at) <= now) & (col(Hold.account_id) == locked.id)
+    hold = await _resolve(session, hold_id, HoldStatus.EXPIRED, 0, now, overdue)
+    account = locked
+    await _give_back(session, account, hold, now)
+    return hold
 
 
-async def _void(
-    session: AsyncSession, hold: Hold, account: LedgerAccount, now: datetime, *, expired: bool
-) -> None:
-    redemption = await system_account(session, account.program_id, AccountKind.REDEMPTION)
-    await _resolve(session, hold, HoldStatus.EXPIRED if expired else HoldStatus.VOIDED, now, 0)
-    await _entry(
-        session,
-        account,
-        "hold_expire" if expired else "void",
-        hold.amount,
-        now,
-        [(account.id, DEBIT, PENDING, -hold.amount), (redemption, CREDIT, PENDING, -hold.amount)],
-        hold_id=hold.id,
-    )
-    await _shift(session, account.id, pending_debits=-hold.amount)
-    await _release(session, account, hold, hold.amount, now)
+async def extend_hold(
+    session: AsyncSession, hold_id: uuid.UUID, *, now: datetime, expires_at: datetime
+) -> Hold:
+    """Move a pending hold's expiry later, to ``expires_at``; a hold that never expires is
+    returned as it is. Refused for a resolved hold (`HoldNotPending`), an expiry that has
+    already passed (`HoldExpired`: an expired hold is not revived) and an earlier expiry.
 
-
-async def _resolve(
-    session: AsyncSession, hold: Hold, status: str, now: datetime, posted: int
-) -> None:
-    """Mark the hold resolved, once: a concurrent resolution finds it no longer pending."""
-    resolved = await session.exec(
+    One statement and no account lock: it changes the hold's row only, and the conditions
+    that post and expire it are re-checked by their own conditional updates.
+    """
+    if expires_at <= now:
+        raise LedgerError("a hold must expire in the future")
+    extended = await session.exec(
         update(Hold)
-        .where(col(Hold.id) == hold.id, col(Hold.status) == HoldStatus.PENDING)
-        .values(status=status, posted_amount=posted, resolved_at=now)
-        .returning(col(Hold.id))
-    )
-    if resolved.first() is None:
-        raise HoldNotPending(hold)
-    hold.status, hold.posted_amount, hold.resolved_at = status, posted, now
-
-
-async def _allocate(
-    session: AsyncSession, account_id: uuid.UUID, hold: Hold, amount: int, now: datetime
-) -> None:
-    lots = await session.exec(
-        select(PointsLot)
         .where(
-            PointsLot.account_id == account_id,
-            PointsLot.state == LotState.ACTIVE,
-            col(PointsLot.remaining) > 0,
+            col(Hold.id) == hold_id,
+            col(Hold.status) == HoldStatus.PENDING,
+            col(Hold.expires_at) > now,
+            col(Hold.expires_at) <= expires_at,
+        )
+        .values(expires_at=expires_at)
+        .returning(*Hold.__table__.columns)  # type: ignore[attr-defined]
+    )
+    row = extended.first()
+    if row is not None:
+        return Hold.model_validate(dict(row._mapping))
+    hold = await _hold(session, hold_id)
+    if hold.status != HoldStatus.PENDING:
+        raise HoldNotPending(hold_id, hold.status)
+    if hold.expires_at is None:
+        return hold
+    if hold.expires_at <= now:
+        raise HoldExpired(hold_id, hold.expires_at)
+    raise LedgerError(
+        f"hold {hold_id} expires at {hold.expires_at.isoformat()}; "
+        f"extending it to {expires_at.isoformat()} would shorten it"
+    )
+
+
+async def settle_lots(
+    session: AsyncSession, account_id: uuid.UUID, *, now: datetime
+) -> LedgerAccount:
+    """Lock the account, activate its lots whose time has come, expire the overdue ones; the
+    account, locked."""
+    account = await lock_account(session, account_id)
+    await _settle(session, account, now)
+    return account
+
+
+async def _settle(session: AsyncSession, account: LedgerAccount, now: datetime) -> list[_Lot]:
+    """Settle the locked account's due lots; its spendable lots, in spending order."""
+    live = await rows(
+        session,
+        core_select(*_LOT_COLUMNS)
+        .where(
+            col(PointsLot.account_id) == account.id,
+            col(PointsLot.state).in_((LotState.PENDING, LotState.ACTIVE)),
         )
         .order_by(
             col(PointsLot.expires_at).asc().nulls_last(),
             col(PointsLot.created_at),
             col(PointsLot.id),
+        ),
+    )
+    spendable = []
+    for row in live:
+        lot = _Lot(*row)
+        if lot.state == LotState.PENDING and lot.activates_at <= now:
+            await _activate(session, account, lot, now)
+        if lot.state == LotState.ACTIVE and lot.expired_by(now):
+            await _expire_lot(session, account, lot, now)
+        if lot.state == LotState.ACTIVE and lot.remaining:
+            spendable.append(lot)
+    return spendable
+
+
+async def _activate(
+    session: AsyncSession, account: LedgerAccount, lot: _Lot, now: datetime
+) -> None:
+    await session.exec(
+        update(PointsLot).where(col(PointsLot.id) == lot.id).values(state=LotState.ACTIVE)
+    )
+    lot.state = LotState.ACTIVE
+    await _record(session, account, EntryKind.ACTIVATE, lot.remaining, now, lot_id=lot.id)
+    await shift(session, account.id, pending_credits=-lot.remaining, posted_credits=lot.remaining)
+
+
+async def _expire_lot(
+    session: AsyncSession, account: LedgerAccount, lot: _Lot, now: datetime
+) -> None:
+    unspent = lot.remaining
+    await session.exec(
+        update(PointsLot)
+        .where(col(PointsLot.id) == lot.id)
+        .values(
+            state=LotState.EXPIRED,
+            remaining=col(PointsLot.remaining) - unspent,
+            expired_amount=col(PointsLot.expired_amount) + unspent,
         )
     )
-    needed = amount
-    for lot in lots.all():
+    lot.state, lot.remaining = LotState.EXPIRED, 0
+    if unspent:
+        await _record(session, account, EntryKind.EXPIRE, unspent, now, lot_id=lot.id)
+        await shift(session, account.id, posted_debits=unspent)
+
+
+async def _allocate(session: AsyncSession, hold: Hold, lots: list[_Lot]) -> None:
+    """Draw the hold's points from ``lots`` (in spending order, read under the lock)."""
+    needed = hold.amount
+    drawn: list[dict[str, Any]] = []
+    for lot in lots:
         take = min(lot.remaining, needed)
-        lot.remaining -= take
-        session.add(LotAllocation(hold_id=hold.id, lot_id=lot.id, amount=take))
+        await session.exec(
+            update(PointsLot)
+            .where(col(PointsLot.id) == lot.id)
+            .values(remaining=col(PointsLot.remaining) - take)
+        )
+        drawn.append({"hold_id": hold.id, "lot_id": lot.id, "amount": take})
         needed -= take
         if not needed:
             break
     if needed:
-        raise LedgerError(f"lots hold {amount - needed} of the {amount} available points")
-    await session.flush()
+        raise LedgerError(f"lots hold {hold.amount - needed} of the {hold.amount} reserved points")
+    await session.exec(insert(LotAllocation), params=drawn)
 
 
 async def _release(
-    session: AsyncSession, account: LedgerAccount, hold: Hold, amount: int, now: datetime
+    session: AsyncSession, account: LedgerAccount, hold_id: uuid.UUID, amount: int, now: datetime
 ) -> None:
     """Return ``amount`` of the hold's points to its lots, latest expiry first; points whose
-    lot has expired meanwhile expire at once."""
+    lot has expired (swept or not) expire at once."""
     if not amount:
         return
-    rows = await session.exec(
-        select(LotAllocation, PointsLot)
-        .join(PointsLot, col(PointsLot.id) == LotAllocation.lot_id)
-        .where(LotAllocation.hold_id == hold.id, col(LotAllocation.amount) > 0)
-        .order_by(col(PointsLot.expires_at).desc().nulls_first(), col(PointsLot.created_at).desc())
+    allocations = await rows(
+        session,
+        core_select(col(LotAllocation.lot_id), col(LotAllocation.amount), *_LOT_COLUMNS[1:])
+        .join(PointsLot, col(PointsLot.id) == col(LotAllocation.lot_id))
+        .where(col(LotAllocation.hold_id) == hold_id, col(LotAllocation.amount) > 0)
+        .order_by(
+            col(PointsLot.expires_at).desc().nulls_first(),
+            col(PointsLot.created_at).desc(),
+            col(PointsLot.id).desc(),
+        ),
     )
     remaining = amount
-    for allocation, lot in rows.all():
-        back = min(allocation.amount, remaining)
-        allocation.amount -= back
-        remaining -= back
-        if lot.state == LotState.EXPIRED:
-            await _expire_points(session, account, lot, back, now)
+    for lot_id, drawn, *lot_row in allocations:
+        lot = _Lot(lot_id, *lot_row)
+        back = min(drawn, remaining)
+        await session.exec(
+            update(LotAllocation)
+            .where(col(LotAllocation.hold_id) == hold_id, col(LotAllocation.lot_id) == lot_id)
+            .values(amount=col(LotAllocation.amount) - back)
+        )
+        if lot.state == LotState.EXPIRED or lot.expired_by(now):
+            await session.exec(
+                update(PointsLot)
+                .where(col(PointsLot.id) == lot_id)
+                .values(expired_amount=col(PointsLot.expired_amount) + back)
+            )
+            await _record(session, account, EntryKind.EXPIRE, back, now, lot_id=lot_id)
+            await shift(session, account.id, posted_debits=back)
         else:
-            lot.remaining += back
+            await session.exec(
+                update(PointsLot)
+                .where(col(PointsLot.id) == lot_id)
+                .values(remaining=col(PointsLot.remaining) + back)
+            )
+        remaining -= back
         if not remaining:
             break
-    await session.flush()
+    if remaining:
+        raise LedgerError(f"hold {hold_id} drew {amount - remaining} points, not {amount}")
 
 
-async def _expire_points(
-    session: AsyncSession, account: LedgerAccount, lot: PointsLot, points: int, now: datetime
+async def _give_back(
+    session: AsyncSession, account: LedgerAccount, hold: Hold, now: datetime
 ) -> None:
-    expiry = await system_account(session, account.program_id, AccountKind.EXPIRY)
-    lot.expired_amount += points
-    await _entry(
-        session,
-        account,
-        "expire",
-        points,
-        now,
-        [(account.id, DEBIT, POSTED, points), (expiry, CREDIT, POSTED, points)],
-        lot_id=lot.id,
+    """The rest of a void or an expiry: its entry, the balance, the points back to lots."""
+    kind = EntryKind.HOLD_EXPIRE if hold.status == HoldStatus.EXPIRED else EntryKind.VOID
+    await _record(session, account, kind, hold.amount, now, hold_id=hold.id)
+    await shift(session, account.id, pending_debits=-hold.amount)
+    await _release(session, account, hold.id, hold.amount, now)
+
+
+async def _lock_for_hold(session: AsyncSession, hold_id: uuid.UUID) -> tuple[int, LedgerAccount]:
+    """The hold's amount and its account, locked: one statement (the amount never changes)."""
+    row = (
+        await session.exec(
+            select(LedgerAccount, col(Hold.amount))
+            .join(Hold, col(Hold.account_id) == col(LedgerAccount.id))
+            .where(col(Hold.id) == hold_id)
+            .with_for_update(of=LedgerAccount)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if row is None:
+        raise LedgerError(f"no hold {hold_id}")
+    account, amount = row
+    return amount, account
+
+
+async def _resolve(
+    session: AsyncSession,
+    hold_id: uuid.UUID,
+    status: Any,
+    posted: int,
+    now: datetime,
+    condition: Any,
+) -> Hold:
+    """Resolve the hold, once: ``WHERE status = 'pending'`` (and ``condition``), row counted.
+    A hold that cannot be resolved so raises, having written nothing."""
+    conditions = [col(Hold.id) == hold_id, col(Hold.status) == HoldStatus.PENDING]
+    if condition is not None:
+        conditions.append(condition)
+    resolved = await session.exec(
+        update(Hold)
+        .where(*conditions)
+        .values(status=status, posted_amount=posted, resolved_at=now)
+        .returning(*Hold.__table__.columns)  # type: ignore[attr-defined]
     )
-    await _shift(session, account.id, posted_debits=points)
+    row = resolved.first()
+    if row is not None:
+        return Hold.model_validate(dict(row._mapping))
+    hold = await _hold(session, hold_id)
+    if hold.status != HoldStatus.PENDING:
+        raise HoldNotPending(hold_id, hold.status)
+    if hold.expires_at is not None and hold.expires_at <= now:
+        raise HoldExpired(hold_id, hold.expires_at)
+    raise HoldNotDue(f"hold {hold_id} is not due to expire before {hold.expires_at}")
 
 
-async def _shift(session: AsyncSession, account_id: uuid.UUID, **deltas: int) -> None:
-    """Change balance columns by deltas, in SQL."""
-    values = {name: getattr(LedgerAccount, name) + delta for name, delta in deltas.items()}
-    await session.exec(
-        update(LedgerAccount).where(col(LedgerAccount.id) == account_id).values(**values)
-    )
+async def _hold(session: AsyncSession, hold_id: uuid.UUID) -> Hold:
+    hold = (
+        await session.exec(
+            select(Hold).where(Hold.id == hold_id).execution_options(populate_existing=True)
+        )
+    ).first()
+    if hold is None:
+        raise LedgerError(f"no hold {hold_id}")
+    return hold
 
 
-async def _entry(
+async def _record(
     session: AsyncSession,
     account: LedgerAccount,
     kind: str,
     points: int,
     now: datetime,
-    lines: list[tuple[uuid.UUID, str, str, int]],
     *,
+    phase: str = POSTED,
+    held: int = 0,
     reason: str | None = None,
     hold_id: uuid.UUID | None = None,
     lot_id: uuid.UUID | None = None,
-) -> JournalEntry:
-    entry = JournalEntry(
+) -> None:
+    """Write an entry of ``kind`` about the member ``account``, with its lines."""
+    system = await system_accounts(session, account.program_id)
+    await write_entry(
+        session,
         program_id=account.program_id,
         account_id=account.id,
         kind=kind,
         points=points,
+        lines=lines_of(kind, points, member=account.id, system=system, phase=phase, held=held),
+        now=now,
         reason=reason,
         hold_id=hold_id,
         lot_id=lot_id,
-        created_at=now,
     )
-    session.add(entry)
-    await session.flush()
-    session.add_all(
-        JournalLine(entry_id=entry.id, account_id=account_id, side=side, phase=phase, amount=amount)
-        for account_id, side, phase, amount in lines
-    )
-    return entry

@@ -163,7 +163,11 @@ class PointsLot(SQLModel, table=True):
     __tablename__ = "points_lot"
     __table_args__ = (
         Index("ix_points_lot_spend", "account_id", "state", "expires_at"),
+        # The sweep's searches: lots due to expire, lots due to activate.
+        Index("ix_points_lot_state_expires_at", "state", "expires_at"),
+        Index("ix_points_lot_state_activates_at", "state", "activates_at"),
         CheckConstraint("remaining >= 0 AND remaining <= original", name="remaining_range"),
+        CheckConstraint("expired_amount >= 0 AND expired_amount <= original", name="expired_range"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -184,13 +188,15 @@ class Hold(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("posted_amount >= 0 AND posted_amount <= amount", name="posted_range"),
+        # Pending holds by expiry: the sweep's search.
+        Index("ix_hold_status_expires_at", "status", "expires_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     account_id: uuid.UUID = Field(foreign_key="ledger_account.id", index=True)
     amount: int = Field(sa_type=BigInteger)
     posted_amount: int = Field(default=0, sa_type=BigInteger)
-    status: str = Field(max_length=8, index=True)
+    status: str = Field(max_length=8)
     reference: str | None = Field(default=None, max_length=128, unique=True)
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -201,6 +207,7 @@ class LotAllocation(SQLModel, table=True):
     """How many points a hold currently draws from a lot."""
 
     __tablename__ = "lot_allocation"
+    __table_args__ = (CheckConstraint("amount >= 0", name="amount_not_negative"),)
 
     hold_id: uuid.UUID = Field(foreign_key="hold.id", primary_key=True)
     lot_id: uuid.UUID = Field(foreign_key="points_lot.id", primary_key=True)

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import insert_ignoring_conflicts
@@ -54,20 +54,20 @@ async def create_program(
 async def member_account(
     session: AsyncSession, program_id: uuid.UUID, external_id: str, *, now: datetime
 ) -> tuple[Member, LedgerAccount]:
-    """The member known to the partner as ``external_id``, and its account; created if new."""
+    """The member known to the partner as ``external_id``, and its account; created if new.
+
+    One statement when both exist; creation is an insert that ignores a concurrent twin.
+    """
     if not external_id or len(external_id) > MEMBER_ID_MAX_LENGTH:
         raise ValueError(f"a member id is 1 to {MEMBER_ID_MAX_LENGTH} characters")
-    member = await _find_member(session, program_id, external_id)
+    member, account = await _find(session, program_id, external_id)
     if member is None:
         row = Member(
             id=uuid.uuid4(), program_id=program_id, external_id=external_id, created_at=now
         )
         await insert_ignoring_conflicts(session, Member, [row.model_dump()])
-        member = await _find_member(session, program_id, external_id)
+        member, account = await _find(session, program_id, external_id)
         assert member is not None
-    account = (
-        await session.exec(select(LedgerAccount).where(LedgerAccount.member_id == member.id))
-    ).first()
     if account is None:
         new = LedgerAccount(
             id=uuid.uuid4(),
@@ -78,17 +78,20 @@ async def member_account(
             created_at=now,
         )
         await insert_ignoring_conflicts(session, LedgerAccount, [new.model_dump()])
-        account = (
-            await session.exec(select(LedgerAccount).where(LedgerAccount.member_id == member.id))
-        ).one()
+        member, account = await _find(session, program_id, external_id)
+        assert member is not None
+        assert account is not None
     return member, account
 
 
-async def _find_member(
+async def _find(
     session: AsyncSession, program_id: uuid.UUID, external_id: str
-) -> Member | None:
-    return (
+) -> tuple[Member | None, LedgerAccount | None]:
+    row = (
         await session.exec(
-            select(Member).where(Member.program_id == program_id, Member.external_id == external_id)
+            select(Member, LedgerAccount)
+            .outerjoin(LedgerAccount, col(LedgerAccount.member_id) == col(Member.id))
+            .where(Member.program_id == program_id, Member.external_id == external_id)
         )
     ).first()
+    return (None, None) if row is None else (row[0], row[1])

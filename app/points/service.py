@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -43,20 +43,26 @@ class EarnRequest:
     expires_at: datetime | None = None
 
     def fingerprint(self) -> dict[str, Any]:
+        """What makes two requests the same: one instant is one input in any UTC offset."""
         return {
             "memberId": self.member_id,
             "points": self.points,
             "reason": self.reason,
-            "activatesAt": self.activates_at.isoformat() if self.activates_at else None,
-            "expiresAt": self.expires_at.isoformat() if self.expires_at else None,
+            "activatesAt": _instant(self.activates_at),
+            "expiresAt": _instant(self.expires_at),
         }
+
+
+def _instant(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
 async def earn_points(
     database: Database, program: Program, request: EarnRequest, *, now: datetime
 ) -> None:
-    """Credit the member; the same idempotency key with the same input does nothing more."""
-    _validate(request, now)
+    """Credit the member; the same idempotency key with the same input does nothing more,
+    even once the times it named have passed (a replay answers what the first call did)."""
+    _validate(request)
     expires_at = request.expires_at
     if expires_at is None and program.points_lifetime_days:
         start = max(request.activates_at or now, now)
@@ -66,6 +72,7 @@ async def earn_points(
     async def work(session: AsyncSession) -> None:
         if await recall(session, scope, request.idempotency_key, request.fingerprint()):
             return
+        _validate_times(request, now)
         _, account = await member_account(session, program.id, request.member_id, now=now)
         lot = await ledger.earn(
             session,
@@ -101,7 +108,7 @@ async def _once(database: Database, work: Any) -> None:
         await database.write(work)
 
 
-def _validate(request: EarnRequest, now: datetime) -> None:
+def _validate(request: EarnRequest) -> None:
     if not 0 < request.points <= MAX_EARN:
         raise EarnRefused("INVALID_POINTS", f"points must be 1 to {MAX_EARN}", "points")
     if not request.reason.strip() or len(request.reason) > MAX_REASON_LENGTH:
@@ -117,6 +124,9 @@ def _validate(request: EarnRequest, now: datetime) -> None:
     for name, moment in (("activatesAt", request.activates_at), ("expiresAt", request.expires_at)):
         if moment is not None and moment.tzinfo is None:
             raise EarnRefused("INVALID_DATES", f"{name} needs a time zone offset", name)
+
+
+def _validate_times(request: EarnRequest, now: datetime) -> None:
     start = max(request.activates_at or now, now)
     if request.expires_at is not None and request.expires_at <= start:
         raise EarnRefused("INVALID_DATES", "points must expire after they activate", "expiresAt")

@@ -5,10 +5,13 @@ units of each currency per 1 EUR, published around 16:00 CET on TARGET working d
 rates go through EUR. The ECB says its rates are "for information purposes only": right for
 pricing our own unit (points), never for settling money.
 
+A cross rate is kept exact, as the two per-EUR rates it is the ratio of (`CrossRate`): the
+conversion to points divides by it only once, inside the single rounding at the very end.
+
 Rates older than the maximum age (default 4 days, to cover weekends and holidays) **fail
-closed** (`StaleRates`): a quote is refused rather than priced on an old rate. The snapshot
-shipped in the package lets the embedded default work offline; it is dated, so outside
-development it goes stale like any other table unless fresh rates are configured.
+closed** (`StaleRates`, `RatePolicy`): a quote is refused rather than priced on an old rate.
+The snapshot shipped in the package lets the embedded default work offline; it is dated, so
+outside development it goes stale like any other table unless fresh rates are configured.
 """
 
 from __future__ import annotations
@@ -31,8 +34,11 @@ from vendors.money import MINOR_UNITS
 __all__ = [
     "BASE",
     "ECB_DAILY_URL",
+    "SNAPSHOT_SOURCE",
+    "CrossRate",
     "EcbRateProvider",
     "FxError",
+    "RatePolicy",
     "RateProvider",
     "RateTable",
     "StaleRates",
@@ -44,9 +50,11 @@ __all__ = [
 BASE = "EUR"
 ECB_DAILY_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
 SNAPSHOT = "eurofxref-daily.xml"
+SNAPSHOT_SOURCE = "ecb-snapshot"
 _ECB_NS = "{http://www.ecb.int/vocabulary/2002-08-01/eurofxref}"
-# Cross rates keep 12 significant digits, rounded up: in the house's favour, like the points.
-_CROSS = decimal.Context(prec=12, rounding=decimal.ROUND_CEILING)
+# A cross rate *shown* keeps 12 significant digits, rounded up; prices use the exact ratio.
+_SHOWN = decimal.Context(prec=12, rounding=decimal.ROUND_CEILING)
+_APPROXIMATE = decimal.Context(prec=40, rounding=decimal.ROUND_CEILING)
 
 
 class FxError(Exception):
@@ -61,6 +69,31 @@ class StaleRates(FxError):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class CrossRate:
+    """Units of the target currency per unit of the source currency, exactly:
+    ``target_per_eur / source_per_eur`` (both as the rates table states them)."""
+
+    source_per_eur: Decimal
+    target_per_eur: Decimal
+
+    @classmethod
+    def of(cls, rate: Decimal) -> CrossRate:
+        """A direct rate (units of target per unit of source) as a cross rate."""
+        return cls(Decimal(1), rate)
+
+    @property
+    def shown(self) -> Decimal:
+        """The rate to 12 significant digits, rounded up: for people, never for prices."""
+        with decimal.localcontext(_SHOWN):
+            return self.target_per_eur / self.source_per_eur
+
+    def approximately(self, amount: Decimal) -> Decimal:
+        """``amount`` in the target currency to 40 digits: for ranking offers, not prices."""
+        with decimal.localcontext(_APPROXIMATE):
+            return amount * self.target_per_eur / self.source_per_eur
+
+
 @dataclass(frozen=True)
 class RateTable:
     """Rates from one source on one day: units of each currency per 1 EUR."""
@@ -69,7 +102,7 @@ class RateTable:
     as_of: date
     per_eur: Mapping[str, Decimal] = field(repr=False)
 
-    def rate(self, from_currency: str, to_currency: str) -> Decimal:
+    def rate(self, from_currency: str, to_currency: str) -> CrossRate:
         return cross_rate(self.per_eur, from_currency, to_currency)
 
     def age_days(self, today: date) -> int:
@@ -85,16 +118,30 @@ class RateTable:
             )
 
 
-def cross_rate(per_eur: Mapping[str, Decimal], from_currency: str, to_currency: str) -> Decimal:
-    """Units of ``to_currency`` per unit of ``from_currency``, through EUR, rounded up."""
+def cross_rate(per_eur: Mapping[str, Decimal], from_currency: str, to_currency: str) -> CrossRate:
+    """Units of ``to_currency`` per unit of ``from_currency``, through EUR, exactly."""
     if from_currency == to_currency:
-        return Decimal(1)
+        return CrossRate(Decimal(1), Decimal(1))
     rates = {BASE: Decimal(1), **per_eur}
     for currency in (from_currency, to_currency):
         if currency not in rates:
             raise UnknownCurrency(f"no rate for {currency}")
-    with decimal.localcontext(_CROSS):
-        return rates[to_currency] / rates[from_currency]
+    return CrossRate(rates[from_currency], rates[to_currency])
+
+
+@dataclass(frozen=True)
+class RatePolicy:
+    """When a rates table may be priced on: not older than ``max_age_days``, except the
+    packaged snapshot where ``allow_stale_snapshot`` (development) says so."""
+
+    max_age_days: int
+    allow_stale_snapshot: bool = False
+
+    def check(self, table: RateTable, now: datetime) -> None:
+        """Raise `StaleRates` when ``table`` may not be priced on at ``now``."""
+        if self.allow_stale_snapshot and table.source == SNAPSHOT_SOURCE:
+            return
+        table.check_fresh(now, self.max_age_days)
 
 
 class RateProvider(Protocol):
@@ -145,7 +192,7 @@ class EcbRateProvider:
     async def fetch(self) -> RateTable:
         if self.location is None:
             document = resources.files("app.pricing").joinpath("data", SNAPSHOT).read_bytes()
-            return parse_ecb(document, source="ecb-snapshot")
+            return parse_ecb(document, source=SNAPSHOT_SOURCE)
         if self.location.startswith(("http://", "https://")):
             async with httpx.AsyncClient(timeout=self.timeout) as client:
                 try:

@@ -44,7 +44,11 @@ class Quote(SQLModel, table=True):
     face_currency: str = Field(max_length=3)
     price_amount: Decimal = Field(sa_type=ExactDecimal(20, 6))
     price_currency: str = Field(max_length=3)
-    rate: Decimal = Field(sa_type=ExactDecimal(30, 15))
+    # The rate as shown (12 significant digits, rounded up), and the two per-EUR rates it is
+    # the ratio of: the points were computed from those, exactly.
+    rate: Decimal = Field(sa_type=ExactDecimal(40, 24))
+    price_currency_per_eur: Decimal = Field(sa_type=ExactDecimal(40, 24))
+    program_currency_per_eur: Decimal = Field(sa_type=ExactDecimal(40, 24))
     rate_source: str = Field(max_length=32)
     rate_as_of: date
     markup_percent: Decimal = Field(sa_type=ExactDecimal(7, 4))

@@ -1,8 +1,10 @@
 """Quotes: a price in points locked for one member for a while.
 
-A quote stores everything the conversion used (price, rate and its source and date, markup,
-point value), so a redemption that uses it charges exactly those points, and an expired quote is
-refused instead of silently re-priced.
+A quote stores everything the conversion used (price, the two per-EUR rates and their source
+and date, markup, point value), so a redemption that uses it charges exactly those points, and
+an expired quote is refused instead of silently re-priced. `create_quote` refuses what it must
+not lock whatever its caller checked: stale rates, a lifetime outside (0, `MAX_LIFETIME`], an
+amount with more decimals than its currency has.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.points.models import Program
 from app.pricing.conversion import convert
-from app.pricing.fx import RateTable
+from app.pricing.fx import RatePolicy, RateTable
 from app.pricing.models import Quote
-from vendors.money import Money
+from vendors.money import Money, fits_minor_units, minor_units
 
 __all__ = [
+    "MAX_LIFETIME",
+    "InvalidAmount",
     "PricedOption",
     "QuoteError",
     "QuoteExpired",
@@ -29,9 +33,15 @@ __all__ = [
     "usable_quote",
 ]
 
+MAX_LIFETIME = timedelta(days=1)
+
 
 class QuoteError(Exception):
     pass
+
+
+class InvalidAmount(QuoteError):
+    """An amount with more decimals than its currency has (ISO 4217 minor units)."""
 
 
 class QuoteExpired(QuoteError):
@@ -60,9 +70,22 @@ async def create_quote(
     member_id: uuid.UUID,
     option: PricedOption,
     rates: RateTable,
+    policy: RatePolicy,
     now: datetime,
     lifetime: timedelta,
 ) -> Quote:
+    """Price ``option`` for the member and lock it for ``lifetime``. Raises `StaleRates`
+    (an `FxError`) when ``rates`` may not be priced on now, `InvalidAmount` for an amount
+    its currency cannot hold, `QuoteError` for a lifetime outside (0, `MAX_LIFETIME`]."""
+    if not timedelta(0) < lifetime <= MAX_LIFETIME:
+        raise QuoteError(f"a quote lives more than 0 and at most {MAX_LIFETIME}, not {lifetime}")
+    for money in (option.face_value, option.cost):
+        if not fits_minor_units(money.amount, money.currency):
+            raise InvalidAmount(
+                f"{money.amount} has more decimals than {money.currency} has "
+                f"({minor_units(money.currency)})"
+            )
+    policy.check(rates, now)
     rate = rates.rate(option.cost.currency, program.currency)
     conversion = convert(
         option.cost,
@@ -79,7 +102,9 @@ async def create_quote(
         face_currency=option.face_value.currency,
         price_amount=option.cost.amount,
         price_currency=option.cost.currency,
-        rate=rate,
+        rate=rate.shown,
+        price_currency_per_eur=rate.source_per_eur,
+        program_currency_per_eur=rate.target_per_eur,
         rate_source=rates.source,
         rate_as_of=rates.as_of,
         markup_percent=program.markup_percent,

@@ -9,12 +9,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import Database, insert_ignoring_conflicts
-from app.pricing.fx import FxError, RateProvider, RateTable
+from app.pricing.fx import SNAPSHOT_SOURCE, FxError, RatePolicy, RateProvider, RateTable
 from app.pricing.models import FxRate
 
 __all__ = ["SNAPSHOT_SOURCE", "RateBook"]
-
-SNAPSHOT_SOURCE = "ecb-snapshot"
 
 
 class RateBook:
@@ -28,8 +26,7 @@ class RateBook:
     ) -> None:
         self.database = database
         self.provider = provider
-        self.max_age_days = max_age_days
-        self.allow_stale_snapshot = allow_stale_snapshot
+        self.policy = RatePolicy(max_age_days, allow_stale_snapshot)
         self._table: RateTable | None = None
 
     async def refresh(self) -> RateTable:
@@ -50,8 +47,7 @@ class RateBook:
     async def current(self, now: datetime) -> RateTable:
         """The table to price with now; `app.pricing.fx.StaleRates` when it is too old."""
         table = self._table or await self._latest()
-        if not (self.allow_stale_snapshot and table.source == SNAPSHOT_SOURCE):
-            table.check_fresh(now, self.max_age_days)
+        self.policy.check(table, now)
         return table
 
     async def _latest(self) -> RateTable:

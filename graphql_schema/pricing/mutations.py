@@ -10,7 +10,7 @@ from app.catalog.offers import OfferError
 from app.points.programs import MEMBER_ID_MAX_LENGTH, member_account
 from app.pricing.fx import FxError
 from app.pricing.models import Quote as QuoteRow
-from app.pricing.quotes import create_quote
+from app.pricing.quotes import InvalidAmount, create_quote
 from graphql_schema.context import Info
 from graphql_schema.core.errors import UserError, user_error
 from graphql_schema.core.permissions import MemberOrPartner
@@ -76,6 +76,7 @@ class PricingMutation:
                 member_id=member.id,
                 option=option,
                 rates=rates,
+                policy=context.rates.policy,
                 now=context.now(),
                 lifetime=timedelta(seconds=context.settings.quote_lifetime_seconds),
             )
@@ -84,4 +85,6 @@ class PricingMutation:
             quote = await context.database.write(lock)
         except FxError as refused:  # no rate between the vendor's and the program's currency
             return _refused(user_error("PRICING_UNAVAILABLE", str(refused), None))
+        except InvalidAmount as refused:
+            return _refused(user_error("INVALID_AMOUNT", str(refused), "amount"))
         return QuotePayload(quote=quote_type(quote, program.currency), user_errors=[])

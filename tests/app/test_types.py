@@ -11,9 +11,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db import Database
 from app.partners.models import Partner
 from app.points.models import Program
-from app.pricing.models import FxRate
+from app.points.programs import member_account
+from app.pricing.models import FxRate, Quote
+from tests.app.points.conftest import new_books
 
 pytestmark = pytest.mark.asyncio
+_NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 async def test_decimals_round_trip_exactly_beyond_float_precision(database: Database) -> None:
@@ -49,6 +52,45 @@ async def test_decimals_refuse_floats_and_extra_places(database: Database) -> No
         await write(1.5)
     with pytest.raises(StatementError, match="decimal places"):
         await write(Decimal("1.12345678901"))
+    # NUMERIC(24, 10) has 14 integer digits: PostgreSQL would refuse more, so SQLite does too.
+    with pytest.raises(StatementError, match="does not fit"):
+        await write(Decimal("123456789012345.5"))
+
+
+async def test_decimals_wider_than_the_ambient_context_round_trip(database: Database) -> None:
+    """A NUMERIC(40, 24) value has more digits than Python's default decimal context (28)."""
+    books = await new_books(database)
+    wide = Decimal("17123.123456789012345678901234")
+
+    async def write(session: AsyncSession) -> uuid.UUID:
+        member, _ = await member_account(session, books.program.id, "m1", now=_NOW)
+        quote = Quote(
+            program_id=books.program.id,
+            member_id=member.id,
+            reward_ref="x:1",
+            face_amount=Decimal(1),
+            face_currency="USD",
+            price_amount=Decimal(1),
+            price_currency="USD",
+            rate=wide,
+            price_currency_per_eur=Decimal(1),
+            program_currency_per_eur=wide,
+            rate_source="t",
+            rate_as_of=_NOW.date(),
+            markup_percent=Decimal(0),
+            point_value=Decimal("0.01"),
+            points=1,
+            expires_at=_NOW,
+        )
+        session.add(quote)
+        await session.flush()
+        return quote.id
+
+    quote_id = await database.write(write)
+    async with database.session() as session:
+        stored = await session.get(Quote, quote_id)
+    assert stored is not None
+    assert (stored.rate, stored.program_currency_per_eur) == (wide, wide)
 
 
 async def test_numeric_check_constraints_compare_numbers(database: Database) -> None:

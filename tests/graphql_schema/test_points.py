@@ -295,6 +295,9 @@ async def test_foreign_currency_rewards_convert_through_the_rates(
         ({"rewardId": to_base64("Reward", "tango:U002001"), "optionId": "26"}, "NOT_FOUND"),
         ({"rewardId": to_base64("Reward", "tango:U001000"), "amount": "100000"}, "INVALID_AMOUNT"),
         ({"rewardId": to_base64("Reward", "tango:U001000")}, "INVALID_AMOUNT"),
+        # More decimals than the currency has (ISO 4217): 1.5 JPY, 10.005 USD.
+        ({"rewardId": to_base64("Reward", "tango:U001004"), "amount": "1500.5"}, "INVALID_AMOUNT"),
+        ({"rewardId": to_base64("Reward", "tango:U001000"), "amount": "10.005"}, "INVALID_AMOUNT"),
         (
             {"rewardId": to_base64("Reward", "tango:U001000"), "amount": "10", "memberId": "bob"},
             "NOT_FOUND",
@@ -317,3 +320,21 @@ async def test_a_partner_quotes_for_a_named_member(
     assert missing["data"]["quoteRedemption"]["userErrors"][0]["code"] == "MEMBER_REQUIRED"
     named = (await gql(client, QUOTE, demo.api_key, input={**base, "memberId": "bob"})).json()
     assert named["data"]["quoteRedemption"]["quote"]["points"] == 2563
+
+
+@pytest.mark.parametrize(
+    ("utid", "amount", "message"),
+    [
+        ("U001004", "1500.5", "JPY amounts have at most 0 decimals"),
+        ("U001000", "10.005", "USD amounts have at most 2 decimals"),
+    ],
+)
+async def test_an_amount_finer_than_its_currency_says_so(
+    client: httpx.AsyncClient, demo: DemoSeed, utid: str, amount: str, message: str
+) -> None:
+    query = QUOTE.replace("userErrors { code field }", "userErrors { code field message }")
+    quote_input = {"rewardId": reward(f"tango:{utid}"), "amount": amount}
+    payload = (await gql(client, query, alice(demo), input=quote_input)).json()
+    assert payload["data"]["quoteRedemption"]["userErrors"] == [
+        {"code": "INVALID_AMOUNT", "field": ["amount"], "message": message}
+    ]

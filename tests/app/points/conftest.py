@@ -10,11 +10,12 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import pytest_asyncio
+from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import Database
 from app.partners.models import Partner
-from app.points import ledger
+from app.points import audit, expiry, ledger
 from app.points.models import LedgerAccount, Program
 from app.points.programs import create_program, member_account
 
@@ -54,7 +55,20 @@ class Books:
 
     async def problems(self) -> list[str]:
         async with self.database.session() as session:
-            return await ledger.check(session, self.program.id)
+            return await audit.check(session, self.program.id)
+
+    async def tamper(self, sql: str, **params: Any) -> None:
+        """Write behind the ledger's back, as a bug or a hand edit would (ids as stored)."""
+        if self.database.is_sqlite:
+            params = {k: v.hex if isinstance(v, uuid.UUID) else v for k, v in params.items()}
+
+        async def write(session: AsyncSession) -> None:
+            await session.exec(text(sql), params=params)  # type: ignore[call-overload]
+
+        await self.run(write)
+
+    async def sweep(self, **options: Any) -> expiry.SweepReport:
+        return await expiry.sweep(self.database, now=self.now, **options)
 
 
 async def new_books(database: Database, *, lifetime_days: int | None = None) -> Books:

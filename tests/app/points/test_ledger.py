@@ -1,12 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.points import ledger
+from app.points import expiry, ledger
 from app.points.models import (
     Hold,
     HoldStatus,
@@ -151,10 +149,10 @@ async def test_expiry_removes_only_the_unspent_remainder(books: Books) -> None:
     hold = await books.call(ledger.place_hold, account, 30)
     await books.call(ledger.post_hold, hold.id)
     books.advance(days=2)
-    assert await books.call(ledger.sweep) == {"accounts_settled": 1, "holds_expired": 0}
+    assert await books.sweep() == expiry.SweepReport(accounts_settled=1, transactions=1)
     assert await books.balance(account) == ledger.Balance(available=0, pending=0, held=0)
     assert ("expire", 70) in await _entries(books)
-    assert await books.call(ledger.sweep) == {"accounts_settled": 0, "holds_expired": 0}
+    assert await books.sweep() == expiry.SweepReport()
     assert await books.problems() == []
 
 
@@ -188,7 +186,7 @@ async def test_holds_expire_in_the_sweep(books: Books) -> None:
     await books.call(ledger.earn, account, 100, reason="x")
     hold = await books.call(ledger.place_hold, account, 60, expires_at=books.now.replace(hour=13))
     books.advance(hours=2)
-    assert (await books.call(ledger.sweep))["holds_expired"] == 1
+    assert (await books.sweep()).holds_expired == 1
     assert await books.balance(account) == ledger.Balance(available=100, pending=0, held=0)
     with pytest.raises(ledger.HoldNotPending) as caught:
         await books.call(ledger.post_hold, hold.id)
@@ -210,18 +208,9 @@ async def test_points_must_expire_after_they_activate(books: Books) -> None:
 
 
 async def _overwrite(books: Books, account: LedgerAccount, column: str, value: int) -> None:
-    """Write a balance column behind the ledger's back, as a bug or a hand edit would."""
-
-    async def write(session: AsyncSession) -> None:
-        await session.exec(  # type: ignore[call-overload]
-            text(f"UPDATE ledger_account SET {column} = :value WHERE id = :id"),
-            params={
-                "value": value,
-                "id": account.id.hex if books.database.is_sqlite else account.id,
-            },
-        )
-
-    await books.run(write)
+    await books.tamper(
+        f"UPDATE ledger_account SET {column} = :value WHERE id = :id", value=value, id=account.id
+    )
 
 
 async def test_the_database_refuses_a_negative_member_balance(books: Books) -> None:
@@ -239,3 +228,15 @@ async def test_check_finds_a_tampered_balance(books: Books) -> None:
     problems = await books.problems()
     assert any("posted_credits=12 but the journal folds to 10" in p for p in problems)
     assert any("active lots hold 10, available is 12" in p for p in problems)
+
+
+async def test_one_reference_holds_once(books: Books) -> None:
+    """A redemption's hold carries its id as reference: a second hold for it is refused by
+    the database, and writes nothing."""
+    account = await books.account("m1")
+    await books.call(ledger.earn, account, 100, reason="x")
+    await books.call(ledger.place_hold, account, 10, reference="redemption-1")
+    with pytest.raises(IntegrityError):
+        await books.call(ledger.place_hold, account, 10, reference="redemption-1")
+    assert await books.balance(account) == ledger.Balance(available=90, pending=0, held=10)
+    assert await books.problems() == []

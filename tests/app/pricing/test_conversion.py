@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import math
+from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from app.pricing.conversion import convert, points_for
-from vendors.money import Money, minor_units
+from app.pricing.fx import RateTable
+from vendors.money import Money, fits_minor_units, minor_units
 
 CURRENCIES = ["JPY", "USD", "KWD"]  # 0, 2 and 3 decimals
 
@@ -95,3 +99,58 @@ def test_nonsense_inputs_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match=r"negative|positive"):
         points_for(price, rate=rate, point_value=point_value, markup_percent=markup)
+
+
+per_eur = st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("99999"), places=6)
+
+
+@given(
+    price=prices(),
+    source=per_eur,
+    target=per_eur,
+    markup=markups,
+    point_value=point_values,
+)
+def test_a_cross_rate_is_rounded_once_with_the_points(
+    price: Money, source: Decimal, target: Decimal, markup: Decimal, point_value: Decimal
+) -> None:
+    """Through EUR: price x (target / source) x (1 + markup) / point value, one ceiling, exact
+    (against a plain fraction: no rounded cross rate can slip a point in or out)."""
+    program = "GBP" if price.currency != "GBP" else "USD"
+    table = RateTable("test", date(2026, 12, 1), {price.currency: source, program: target})
+    points = points_for(
+        price,
+        rate=table.rate(price.currency, program),
+        point_value=point_value,
+        markup_percent=markup,
+    )
+    exact = (
+        Fraction(price.amount)
+        * Fraction(target)
+        / Fraction(source)
+        * (100 + Fraction(markup))
+        / (100 * Fraction(point_value))
+    )
+    assert points == math.ceil(exact)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "fits"),
+    [
+        ("1", "JPY", True),
+        ("1.0", "JPY", True),
+        ("1.5", "JPY", False),
+        ("10.00", "USD", True),
+        ("10.005", "USD", False),
+        ("10.0050", "USD", False),
+        ("10.0000000", "USD", True),
+        ("1.234", "KWD", True),
+        ("1.2345", "KWD", False),
+        ("1E+3", "USD", True),
+        ("NaN", "USD", False),
+        ("Infinity", "USD", False),
+        ("123456789012345678901234567890.01", "USD", True),
+    ],
+)
+def test_amounts_fit_their_currencys_minor_units(amount: str, currency: str, fits: bool) -> None:
+    assert fits_minor_units(Decimal(amount), currency) is fits

@@ -9,6 +9,7 @@ import respx
 
 from app.pricing.fx import (
     ECB_DAILY_URL,
+    CrossRate,
     EcbRateProvider,
     FxError,
     RateTable,
@@ -39,16 +40,17 @@ def test_the_ecb_format_parses() -> None:
     }, "currencies we have no minor units for are left out"
 
 
-def test_cross_rates_go_through_eur_and_round_up() -> None:
+def test_cross_rates_go_through_eur_and_stay_exact() -> None:
     table = parse_ecb(DOCUMENT)
-    assert table.rate("EUR", "USD") == Decimal("1.0705")
-    assert table.rate("USD", "USD") == 1
+    assert table.rate("EUR", "USD") == CrossRate(Decimal(1), Decimal("1.0705"))
+    assert table.rate("USD", "USD").shown == 1
     usd_to_gbp = table.rate("USD", "GBP")
-    assert usd_to_gbp == Decimal("0.790639887903")  # 0.84638 / 1.0705 = 0.7906398879028..., up
-    assert usd_to_gbp * Decimal("1.0705") >= Decimal("0.84638")
+    assert usd_to_gbp == CrossRate(Decimal("1.0705"), Decimal("0.84638")), "no rounding"
+    # Shown to people with 12 significant digits, rounded up: 0.7906398879028...
+    assert usd_to_gbp.shown == Decimal("0.790639887903")
     with pytest.raises(UnknownCurrency):
         table.rate("USD", "KWD")
-    assert cross_rate({"USD": Decimal(2)}, "USD", "EUR") == Decimal("0.5")
+    assert cross_rate({"USD": Decimal(2)}, "USD", "EUR").shown == Decimal("0.5")
 
 
 @pytest.mark.parametrize(

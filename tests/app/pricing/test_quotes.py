@@ -9,10 +9,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import Database
 from app.points.programs import member_account
-from app.pricing.fx import EcbRateProvider, FxError, RateTable, StaleRates
+from app.pricing.conversion import points_for
+from app.pricing.fx import (
+    CrossRate,
+    EcbRateProvider,
+    FxError,
+    RatePolicy,
+    RateTable,
+    StaleRates,
+)
 from app.pricing.models import Quote
 from app.pricing.quotes import (
+    MAX_LIFETIME,
+    InvalidAmount,
     PricedOption,
+    QuoteError,
     QuoteExpired,
     QuoteNotFound,
     create_quote,
@@ -20,7 +31,7 @@ from app.pricing.quotes import (
 )
 from app.pricing.rates import RateBook
 from tests.app.points.conftest import new_books
-from vendors.money import Money
+from vendors.money import Money, minor_units
 
 pytestmark = pytest.mark.asyncio
 
@@ -34,22 +45,36 @@ OPTION = PricedOption(
 )
 
 
-async def _quote(database: Database, member: str = "m1") -> tuple[Quote, uuid.UUID]:
+POLICY = RatePolicy(max_age_days=4)
+
+
+async def _quote(
+    database: Database,
+    member: str = "m1",
+    *,
+    option: PricedOption = OPTION,
+    rates: RateTable = TABLE,
+    now: datetime = NOW,
+    lifetime: timedelta = timedelta(minutes=15),
+    currency: str = "USD",
+) -> tuple[Quote, uuid.UUID]:
     books = await new_books(database)
 
     async def work(session: AsyncSession) -> tuple[Quote, uuid.UUID]:
         program = await session.get(type(books.program), books.program.id)
         assert program is not None
         program.markup_percent = Decimal(2)
-        found, _ = await member_account(session, program.id, member, now=NOW)
+        program.currency = currency
+        found, _ = await member_account(session, program.id, member, now=now)
         quote = await create_quote(
             session,
             program=program,
             member_id=found.id,
-            option=OPTION,
-            rates=TABLE,
-            now=NOW,
-            lifetime=timedelta(minutes=15),
+            option=option,
+            rates=rates,
+            policy=POLICY,
+            now=now,
+            lifetime=lifetime,
         )
         return quote, found.id
 
@@ -102,7 +127,7 @@ class _Rates:
 async def test_the_rate_book_stores_rates_and_fails_closed_when_old(database: Database) -> None:
     provider = _Rates(TABLE)
     book = RateBook(database, provider, max_age_days=4, allow_stale_snapshot=False)
-    assert (await book.current(NOW)).rate("EUR", "USD") == Decimal("1.0866")
+    assert (await book.current(NOW)).rate("EUR", "USD").shown == Decimal("1.0866")
     with pytest.raises(StaleRates):
         await book.current(NOW + timedelta(days=5))
     # A new process whose provider is down prices on the stored table.
@@ -125,3 +150,81 @@ async def test_the_snapshot_prices_in_development_but_not_in_production(
     production = RateBook(database, EcbRateProvider(), max_age_days=4, allow_stale_snapshot=False)
     with pytest.raises(StaleRates):
         await production.current(years_later)
+
+
+async def test_create_quote_itself_refuses_stale_rates(database: Database) -> None:
+    with pytest.raises(StaleRates):
+        await _quote(database, now=NOW + timedelta(days=5))
+
+
+@pytest.mark.parametrize(
+    "lifetime", [timedelta(0), timedelta(seconds=-1), MAX_LIFETIME + timedelta(seconds=1)]
+)
+async def test_create_quote_refuses_lifetimes_outside_its_bounds(
+    database: Database, lifetime: timedelta
+) -> None:
+    with pytest.raises(QuoteError, match="lives"):
+        await _quote(database, lifetime=lifetime)
+
+
+@pytest.mark.parametrize(
+    ("face", "cost"),
+    [
+        (Money(Decimal("1.5"), "JPY"), Money(Decimal(2), "JPY")),
+        (Money(Decimal("10.005"), "USD"), Money(Decimal(10), "USD")),
+        (Money(Decimal(10), "USD"), Money(Decimal("9.999"), "USD")),
+    ],
+)
+async def test_create_quote_refuses_amounts_finer_than_their_currency(
+    database: Database, face: Money, cost: Money
+) -> None:
+    option = PricedOption(reward_ref="x:1", option_ref=None, face_value=face, cost=cost)
+    with pytest.raises(InvalidAmount, match="more decimals"):
+        await _quote(database, option=option)
+
+
+async def test_every_pair_of_the_snapshot_is_quoted_and_stored_exactly(
+    database: Database,
+) -> None:
+    """Cross rates between every two currencies of the packaged ECB snapshot (IDR and KWD
+    included) are stored, and the stored legs reproduce the points exactly."""
+    snapshot = await EcbRateProvider().fetch()
+    currencies = sorted({"EUR", *snapshot.per_eur})
+    books = await new_books(database)
+    stored: list[tuple[str, str, Quote]] = []
+
+    async def work(session: AsyncSession) -> None:
+        program = await session.get(type(books.program), books.program.id)
+        assert program is not None
+        found, _ = await member_account(session, program.id, "m1", now=NOW)
+        for target in currencies:
+            program.currency = target
+            for source in currencies:
+                price = Money(Decimal(12345).scaleb(-minor_units(source)), source)
+                option = PricedOption("x:1", None, price, price)
+                quote = await create_quote(
+                    session,
+                    program=program,
+                    member_id=found.id,
+                    option=option,
+                    rates=snapshot,
+                    policy=RatePolicy(max_age_days=4, allow_stale_snapshot=True),
+                    now=NOW,
+                    lifetime=timedelta(minutes=15),
+                )
+                stored.append((source, target, quote))
+
+    await database.write(work)
+    assert len(stored) == len(currencies) ** 2
+    async with database.session() as session:
+        for source, target, quote in stored:
+            row = await session.get(Quote, quote.id, populate_existing=True)
+            assert row is not None
+            assert row.rate == quote.rate, (source, target)
+            again = points_for(
+                Money(row.price_amount, row.price_currency),
+                rate=CrossRate(row.price_currency_per_eur, row.program_currency_per_eur),
+                point_value=row.point_value,
+                markup_percent=row.markup_percent,
+            )
+            assert again == row.points, (source, target)
