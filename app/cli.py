@@ -24,6 +24,7 @@ from app.catalog.refresh import VendorRefresh
 from app.db import Database
 from app.log import configure_logging
 from app.partners.demo import DemoSeed, seed_demo
+from app.points import audit
 from app.runtime import open_services
 from app.settings import Settings, SettingsError, load_settings
 from vendors.registry import VENDORS
@@ -237,6 +238,27 @@ def points_expire() -> None:
     )
     if report.accounts_failed:
         raise typer.Exit(1)
+
+
+@points_cli.command("check")
+def points_check() -> None:
+    """Check every invariant of the ledger against the journal; exit 1 on any violation.
+
+    It reads the whole journal: run it on a quiet ledger (a replica, a maintenance window).
+    """
+    settings = _load_settings()
+    configure_logging(settings)
+    problems = _with_database(settings, _audit)
+    for problem in problems:
+        typer.echo(problem)
+    if problems:
+        _fail(f"{len(problems)} violations of the ledger's invariants")
+    typer.echo("the ledger is consistent")
+
+
+async def _audit(database: Database) -> list[str]:
+    async with database.session() as session:
+        return await audit.check(session)
 
 
 async def _seed_demo(database: Database, settings: Settings) -> DemoSeed:

@@ -33,6 +33,7 @@ class Guard:
     present: str  # the guard, as the file has it (must occur exactly once)
     removed: str  # the file without it
     tests: tuple[str, ...]
+    sqlite: bool = False  # a guard of the SQLite backend: its tests run on SQLite
 
 
 GUARDS = (
@@ -231,6 +232,7 @@ GUARDS = (
         'connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")',
         'connection.exec_driver_sql("BEGIN")',
         ("tests/app/test_db.py",),
+        sqlite=True,
     ),
 )
 
@@ -255,7 +257,7 @@ def run(guard: Guard, postgresql: str | None) -> bool:
         path.write_text(text.replace(guard.present, guard.removed))
         env = {k: v for k, v in os.environ.items() if not k.startswith("REWARDGATE_")}
         env["PYTHONPATH"] = str(tree)
-        if postgresql:
+        if postgresql and not guard.sqlite:
             env["REWARDGATE_TEST_DATABASE_URL"] = postgresql
         command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
         finished = subprocess.run(

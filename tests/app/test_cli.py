@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from app import __version__, cli, migrations
@@ -206,3 +207,32 @@ def test_points_expire_runs_the_sweep(environment: Settings) -> None:
     result = runner.invoke(cli.cli, ["points", "expire"])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "settled 0 accounts, expired 0 holds"
+
+
+def test_points_check_reports_a_consistent_ledger_and_a_corrupted_one(
+    environment: Settings,
+) -> None:
+    assert runner.invoke(cli.cli, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(cli.cli, ["demo"]).exit_code == 0
+    clean = runner.invoke(cli.cli, ["points", "check"])
+    assert clean.exit_code == 0, clean.output
+    assert clean.stdout.strip() == "the ledger is consistent"
+
+    async def corrupt() -> None:
+        database = Database.from_settings(environment)
+        try:
+            async with database.write_connection() as connection:
+                await connection.execute(
+                    text(
+                        "UPDATE ledger_account SET posted_credits = posted_credits + 1 "
+                        "WHERE kind = 'member'"
+                    )
+                )
+        finally:
+            await database.dispose()
+
+    asyncio.run(corrupt())
+    broken = runner.invoke(cli.cli, ["points", "check"])
+    assert broken.exit_code == 1
+    assert "but the journal folds to" in broken.stdout
+    assert "violations of the ledger's invariants" in broken.stderr

@@ -240,3 +240,17 @@ async def test_one_reference_holds_once(books: Books) -> None:
         await books.call(ledger.place_hold, account, 10, reference="redemption-1")
     assert await books.balance(account) == ledger.Balance(available=90, pending=0, held=10)
     assert await books.problems() == []
+
+
+async def test_the_database_refuses_impossible_lots_and_allocations(books: Books) -> None:
+    account = await books.account("m1")
+    lot = await books.call(ledger.earn, account, 10, reason="x")
+    hold = await books.call(ledger.place_hold, account, 4)
+    for sql in (
+        "UPDATE points_lot SET remaining = 11 WHERE id = :lot",
+        "UPDATE points_lot SET expired_amount = 11 WHERE id = :lot",
+        "UPDATE lot_allocation SET amount = -1 WHERE hold_id = :hold",
+    ):
+        with pytest.raises(IntegrityError):
+            await books.tamper(sql, lot=lot.id, hold=hold.id)
+    assert await books.problems() == []
