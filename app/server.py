@@ -23,12 +23,14 @@ from starlette.routing import Route
 from strawberry.schema import BaseSchema
 
 from app._access_log import AccessLogMiddleware
+from app._request_size import RequestSizeLimitMiddleware
 from app.catalog.offers import LiveOffers
 from app.catalog.service import CatalogService
 from app.db import Database
 from app.health import check_readiness
 from app.log import configure_logging
 from app.partners.auth import CredentialCache
+from app.partners.demo import public_demo_key_hashes
 from app.pricing.rates import RateBook
 from app.runtime import open_services
 from app.settings import Settings, load_settings
@@ -73,9 +75,14 @@ def create_app(settings: Settings, *, schema: BaseSchema | None = None) -> Starl
                 "catalog": services.catalog,
             }
 
-    credentials = CredentialCache()
+    credentials = CredentialCache(
+        refused=public_demo_key_hashes() if settings.is_production else frozenset()
+    )
     graphql = GraphQLView(
-        schema or create_schema(introspection=not settings.is_production),
+        schema
+        or create_schema(
+            introspection=not settings.is_production, max_cost=settings.graphql_max_cost
+        ),
         settings,
         credentials=credentials,
     )
@@ -84,6 +91,7 @@ def create_app(settings: Settings, *, schema: BaseSchema | None = None) -> Starl
             CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER, generator=_request_ids()
         ),
         Middleware(AccessLogMiddleware),
+        Middleware(RequestSizeLimitMiddleware, max_bytes=settings.max_request_bytes),
     ]
     if cache is not None:
         middleware.append(

@@ -161,6 +161,15 @@ class Settings(BaseSettings):
     member_token_lifetime_seconds: Annotated[int, Field(ge=60, le=86_400)] = Field(
         default=900, description="How long a member token issued by `issueMemberToken` lasts."
     )
+    graphql_max_cost: Annotated[int, Field(ge=1, le=10_000_000)] = Field(
+        default=10_000,
+        description="The most one GraphQL document may cost (an object field costs 1, page sizes "
+        "multiply what is under them); costlier documents are refused before they run.",
+    )
+    max_request_bytes: Annotated[int, Field(ge=1_024, le=16 * 1024 * 1024)] = Field(
+        default=65_536,
+        description="Larger request bodies are refused with HTTP 413 before they are parsed.",
+    )
     response_cache_url: str = Field(
         default="mem://?size=10000",
         description="Where catalog responses are cached: `mem://?size=N` (in process), "

@@ -31,7 +31,7 @@ import httpx
 
 from app.runtime import Services
 from bench._harness import PAGE_FIELDS, Served, bench_env, prepare, server, workdir
-from graphql_schema.catalog.queries import encode_cursor
+from graphql_schema.catalog.queries import reward_cursor
 from vendors import Denomination, Product, RewardKind
 
 QUERY = f"""query Page($first: Int, $after: String, $sort: RewardSort, $filter: RewardFilter) {{
@@ -109,7 +109,7 @@ def middle_cursor(directory: Path, size: int) -> str:
             "LIMIT 1 OFFSET ?",
             (size // 2,),
         ).fetchone()
-    return encode_cursor([name_key, str(uuid.UUID(raw_id))])
+    return reward_cursor([name_key, str(uuid.UUID(raw_id))])
 
 
 def cases(directory: Path, size: int) -> list[Case]:

@@ -22,6 +22,7 @@ from cashews.backends.interface import Backend
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app._asgi import read_body, replay
 from app._types import utcnow
 from app.partners.auth import CredentialCache, Unauthenticated
 
@@ -73,7 +74,7 @@ class ResponseCacheMiddleware:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         key = await self._key(scope, body)
         if key is not None:
             cached = await self.cache.get(key)
@@ -87,9 +88,9 @@ class ResponseCacheMiddleware:
                 )
                 await send({"type": "http.response.body", "body": cached})
                 return
-        replay = _replay(body)
+        again = replay(body, receive)
         if key is None:
-            await self.app(scope, replay, send)
+            await self.app(scope, again, send)
             return
         captured: dict[str, Any] = {"status": 0, "body": b""}
 
@@ -100,7 +101,7 @@ class ResponseCacheMiddleware:
                 captured["body"] += message.get("body", b"")
             await send(message)
 
-        await self.app(scope, replay, capture)
+        await self.app(scope, again, capture)
         answer: bytes = captured["body"]
         if captured["status"] == 200 and b'"errors"' not in answer:
             await self.cache.set(key, answer, expire=self.ttl)
@@ -129,25 +130,3 @@ class ResponseCacheMiddleware:
         digest.update(str(price_class).encode())
         digest.update(str(await catalog.version()).encode())
         return f"gql:{digest.hexdigest()}"
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replay(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive

@@ -20,7 +20,9 @@ from typing import Any
 
 from sqlalchemy import (
     BindParameter,
+    Integer,
     Select,
+    String,
     and_,
     bindparam,
     case,
@@ -34,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy import select as select_columns
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import col
 
 from app._types import InternedUuid
@@ -41,6 +44,7 @@ from app.catalog.models import OptionPrice, Reward, RewardCountry, RewardOption,
 
 __all__ = [
     "MAX_PAGE",
+    "InvalidCursor",
     "Listed",
     "ListedOption",
     "RewardFilter",
@@ -52,6 +56,10 @@ __all__ = [
 ]
 
 MAX_PAGE = 100
+
+
+class InvalidCursor(ValueError):
+    """A cursor whose key does not fit the sort it is used with."""
 
 
 class RewardSort(StrEnum):
@@ -196,10 +204,12 @@ def _sort_key(sort: RewardSort, search: bool) -> tuple[list[Any], bool]:
 
 
 @lru_cache(maxsize=512)
-def _page_statement(sort: RewardSort, used: frozenset[str], after: bool) -> tuple[Select[Any], int]:
+def _page_statement(
+    sort: RewardSort, used: frozenset[str], after: bool
+) -> tuple[Select[Any], tuple[type, ...]]:
     """A page's statement for one shape of query, built once: what varies between requests
-    is bound at execution (SQLAlchemy then reuses its compiled form as well), and the key's
-    length for cursors."""
+    is bound at execution (SQLAlchemy then reuses its compiled form as well), and the Python
+    types of its sort key, which cursors must match."""
     key, descending = _sort_key(sort, "search" in used)
     statement = (
         select_columns(*_SHOWN, *key[:-1])
@@ -211,7 +221,15 @@ def _page_statement(sort: RewardSort, used: frozenset[str], after: bool) -> tupl
         bound = tuple_(*(bindparam(f"after_{i}", type_=c.type) for i, c in enumerate(key)))
         statement = statement.where(position < bound if descending else position > bound)
     order = [column.desc() if descending else column.asc() for column in key]
-    return statement.order_by(*order).limit(bindparam("limit")), len(key)
+    return statement.order_by(*order).limit(bindparam("limit")), tuple(map(_python_type, key))
+
+
+def _python_type(column: Any) -> type:
+    """What a key column holds (sqlmodel's AutoString does not say: it wraps a String)."""
+    kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+    if isinstance(kind, String):
+        return str
+    return int if isinstance(kind, Integer) else uuid.UUID
 
 
 def list_rewards(
@@ -226,11 +244,9 @@ def list_rewards(
     """One page: at most ``first`` (capped at `MAX_PAGE`) rewards after the cursor ``after``."""
     size = max(1, min(first, MAX_PAGE))
     values = _parameters(price_class_id, wanted)
-    _, key_length = _page_statement(sort, frozenset(values), False)
-    after = after if after is not None and len(after) == key_length else None
-    statement, _ = _page_statement(sort, frozenset(values), after is not None)
+    statement, key_types = _page_statement(sort, frozenset(values), after is not None)
     if after is not None:
-        values.update((f"after_{i}", value) for i, value in enumerate(_typed(after)))
+        values.update((f"after_{i}", value) for i, value in enumerate(_typed(after, key_types)))
     values["limit"] = size + 1
     rows = connection.execute(statement, values).all()
     shown = len(_SHOWN)
@@ -311,6 +327,15 @@ def count_rewards(
     return int(connection.execute(_count_statement(frozenset(values)), values).scalar_one())
 
 
-def _typed(values: list[Any]) -> list[Any]:
-    """Cursor values back to their column types (the reward id is last)."""
-    return [*values[:-1], uuid.UUID(str(values[-1]))]
+def _typed(values: list[Any], types: tuple[type, ...]) -> list[Any]:
+    """Cursor values back to their column types (the reward id is last); `InvalidCursor` for
+    values that do not fit them."""
+    if len(values) != len(types):
+        raise InvalidCursor(f"a cursor of {len(values)} values for a key of {len(types)}")
+    for value, expected in zip(values[:-1], types[:-1], strict=True):
+        if type(value) is not expected:  # exactly: a bool is not an int here
+            raise InvalidCursor(f"{value!r} is not a {expected.__name__}")
+    try:
+        return [*values[:-1], uuid.UUID(str(values[-1]))]
+    except ValueError:
+        raise InvalidCursor(f"{values[-1]!r} is not a reward id") from None

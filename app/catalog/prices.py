@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.catalog.models import Offer, OptionPrice, PriceClass, Reward, RewardOption, RewardPrice
 from app.db import insert_ignoring_conflicts
+from app.points.ledger import MAX_BALANCE
 from app.points.models import Program
 from app.pricing.conversion import points_for
 from app.pricing.fx import FxError, RateTable
@@ -210,6 +211,8 @@ def _price_options(
                 point_value=price_class.point_value,
                 markup_percent=price_class.markup_percent,
             )
+            if points > MAX_BALANCE:
+                continue  # more than any balance can hold: not orderable in this class
             if best is None or (points, str(offer.id)) < (best[0], str(best[1])):
                 best = (points, offer.id)
         if best is None:

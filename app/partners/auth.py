@@ -137,8 +137,11 @@ def read_member_token(secret: str, token: str, *, now: datetime | None = None) -
             member_id=str(claims["sub"]),
             expires_at=float(claims["exp"]),
         )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated("expired credential") from exc
     except (jwt.InvalidTokenError, KeyError, ValueError) as exc:
-        raise Unauthenticated(f"invalid member token: {exc}") from exc
+        # The JWT library's words say which check failed: nothing a caller needs to know.
+        raise Unauthenticated("invalid credential") from exc
 
 
 async def authenticate(
@@ -150,12 +153,12 @@ async def authenticate(
             await session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(credential)))
         ).first()
         if key is None or (key.revoked_at is not None and key.revoked_at <= now):
-            raise Unauthenticated("unknown or revoked API key")
+            raise Unauthenticated("invalid credential")
         role: Role = "ops" if key.role == ApiKeyRole.OPS else "partner"
         return Principal(role=role, partner_id=key.partner_id, program_id=key.program_id)
     if credential.count(".") == 2:
         return read_member_token(secret, credential, now=now)
-    raise Unauthenticated("not an API key or a member token")
+    raise Unauthenticated("invalid credential")
 
 
 class CredentialCache:
@@ -166,9 +169,18 @@ class CredentialCache:
     ``key_ttl`` seconds, which bounds how long a revoked key keeps working in this process.
     """
 
-    def __init__(self, *, key_ttl: float = 60.0, size: int = 10_000) -> None:
+    def __init__(
+        self,
+        *,
+        key_ttl: float = 60.0,
+        size: int = 10_000,
+        refused: frozenset[str] = frozenset(),
+    ) -> None:
+        """``refused``: hashes of keys that never authenticate here, whatever the database
+        says (production refuses the demo's keys, derived from a public secret)."""
         self.key_ttl = key_ttl
         self.size = size
+        self.refused = refused
         self._seen: dict[str, tuple[float, Principal]] = {}
 
     async def resolve(
@@ -182,6 +194,8 @@ class CredentialCache:
         cached = self._seen.get(credential)
         if cached is not None and cached[0] > now.timestamp():
             return cached[1]
+        if self.refused and hash_key(credential) in self.refused:
+            raise Unauthenticated("invalid credential")
         async with session_factory() as session:
             principal = await authenticate(session, credential, secret=secret, now=now)
         until = principal.expires_at or now.timestamp() + self.key_ttl

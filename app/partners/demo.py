@@ -25,8 +25,9 @@ from app.points import ledger
 from app.points.models import Program
 from app.points.programs import create_program, member_account
 from app.points.service import EarnRequest, earn_points
+from app.settings import DEVELOPMENT_MEMBER_TOKEN_SECRET
 
-__all__ = ["DEMO_MEMBERS", "DemoSeed", "seed_demo"]
+__all__ = ["DEMO_MEMBERS", "DemoSeed", "public_demo_key_hashes", "seed_demo"]
 
 DEMO_SLUG = "demo"
 DEMO_MEMBERS = (("alice", 50_000), ("bob", 20_000), ("carol", 5_000))
@@ -46,6 +47,16 @@ class DemoSeed:
             "programId": str(self.program_id),
             "members": self.members,
         }
+
+
+def public_demo_key_hashes() -> frozenset[str]:
+    """Hashes of the demo keys a development database holds: derived from the development
+    secret, which is public, so anyone can compute them. Production refuses them (a database
+    seeded in development and then served in production would otherwise let them in)."""
+    return frozenset(
+        hash_key(derived_key(role, DEVELOPMENT_MEMBER_TOKEN_SECRET, "demo"))
+        for role in (ApiKeyRole.PARTNER, ApiKeyRole.OPS)
+    )
 
 
 async def seed_demo(

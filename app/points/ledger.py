@@ -74,7 +74,9 @@ from app.points.models import (
 )
 
 __all__ = [
+    "MAX_BALANCE",
     "Balance",
+    "BalanceLimit",
     "ExceedsHold",
     "HoldExpired",
     "HoldNotDue",
@@ -93,6 +95,14 @@ __all__ = [
     "settle_lots",
     "void_hold",
 ]
+
+
+# GraphQL's Int is 32 bits: a balance larger than this could not be read back.
+MAX_BALANCE = 2**31 - 1
+
+
+class BalanceLimit(LedgerError):
+    """An earn that would take the member's points past `MAX_BALANCE`."""
 
 
 class InsufficientPoints(LedgerError):
@@ -266,7 +276,8 @@ async def earn(
     """Credit ``points`` to the member as a new lot (pending until ``activates_at``).
 
     Only ``account.id`` and ``account.program_id`` are read from ``account``. No lock: an
-    earn only inserts rows and adds to the balance in SQL.
+    earn only inserts rows and adds to the balance in SQL, refusing (`BalanceLimit`) to take
+    the member's points (available, held and pending) past `MAX_BALANCE`.
     """
     if points <= 0:
         raise LedgerError("points must be a positive integer")
@@ -285,11 +296,23 @@ async def earn(
         expires_at=expires_at,
         created_at=now,
     )
+    total = (
+        col(LedgerAccount.posted_credits)
+        - col(LedgerAccount.posted_debits)
+        + col(LedgerAccount.pending_credits)
+    )
+    column = getattr(LedgerAccount, f"{phase}_credits")
+    credited = await session.exec(
+        update(LedgerAccount)
+        .where(col(LedgerAccount.id) == account.id, total + points <= MAX_BALANCE)
+        .values({column: column + points})
+    )
+    if credited.rowcount != 1:
+        raise BalanceLimit(f"a member holds at most {MAX_BALANCE} points; {points} more is over")
     await session.exec(insert(PointsLot).values(**lot.model_dump()))
     await _record(
         session, account, EntryKind.EARN, points, now, phase=phase, reason=reason, lot_id=lot.id
     )
-    await shift(session, account.id, **{f"{phase}_credits": points})
     return lot
 
 

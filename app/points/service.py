@@ -95,6 +95,8 @@ async def earn_points(
             "this idempotency key was used with a different input",
             "idempotencyKey",
         ) from exc
+    except ledger.BalanceLimit as exc:
+        raise EarnRefused("INVALID_POINTS", str(exc), "points") from exc
     except ledger.LedgerError as exc:
         raise EarnRefused("INVALID_DATES", str(exc), "expiresAt") from exc
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.points.ledger import MAX_BALANCE
 from app.points.models import Program
 from app.pricing.conversion import convert
 from app.pricing.fx import RatePolicy, RateTable
@@ -29,6 +30,7 @@ __all__ = [
     "QuoteError",
     "QuoteExpired",
     "QuoteNotFound",
+    "TooManyPoints",
     "create_quote",
     "usable_quote",
 ]
@@ -42,6 +44,10 @@ class QuoteError(Exception):
 
 class InvalidAmount(QuoteError):
     """An amount with more decimals than its currency has (ISO 4217 minor units)."""
+
+
+class TooManyPoints(QuoteError):
+    """A price in points above what any balance can hold (`ledger.MAX_BALANCE`)."""
 
 
 class QuoteExpired(QuoteError):
@@ -93,6 +99,10 @@ async def create_quote(
         point_value=program.point_value,
         markup_percent=program.markup_percent,
     )
+    if conversion.points > MAX_BALANCE:
+        raise TooManyPoints(
+            f"this costs {conversion.points} points, more than a balance can hold ({MAX_BALANCE})"
+        )
     quote = Quote(
         program_id=program.id,
         member_id=member_id,

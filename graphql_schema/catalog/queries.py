@@ -1,18 +1,16 @@
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from typing import Any
 
 import strawberry
 from sqlalchemy.engine import Connection
 from strawberry.relay import from_base64
-from strawberry.types.nodes import SelectedField, Selection
 
+from app.catalog.listing import InvalidCursor, RewardPage, get_reward, list_rewards
 from app.catalog.listing import RewardFilter as Wanted
-from app.catalog.listing import RewardPage, get_reward, list_rewards
 from app.catalog.listing import RewardSort as SortKey
+from graphql_schema._selection import selects
 from graphql_schema.catalog.types import (
     Node,
     Reward,
@@ -25,23 +23,16 @@ from graphql_schema.catalog.types import (
     reward_type,
 )
 from graphql_schema.context import Info
+from graphql_schema.core.paging import bad_input, decode_cursor, encode_cursor, page_size
 from graphql_schema.core.permissions import AnyPrincipal, OpsOnly
 from graphql_schema.core.types import PageInfo
 from graphql_schema.loaders import options_for
 
-__all__ = ["CatalogQuery"]
+__all__ = ["CatalogQuery", "reward_cursor"]
 
 
-def encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode()
-
-
-def decode_cursor(cursor: str) -> list[Any] | None:
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return values if isinstance(values, list) and values else None
+MAX_SEARCH = 100
+MAX_BRAND = 200
 
 
 def _global_uuid(global_id: str, kind: str) -> uuid.UUID | None:
@@ -56,7 +47,8 @@ def _global_uuid(global_id: str, kind: str) -> uuid.UUID | None:
 class CatalogQuery:
     @strawberry.field(
         description="The catalog, priced in the viewer's program: a Relay connection with "
-        "cursors from the database (at most 100 per page).",
+        "cursors from the database. `first`: 1 to 100 (default 20); `after`: a cursor of a "
+        "page of this same query (same sort and filter), else `BAD_USER_INPUT`.",
         permission_classes=[AnyPrincipal],
     )
     async def rewards(
@@ -68,20 +60,17 @@ class CatalogQuery:
         sort: RewardSort | None = RewardSort.RELEVANCE,
     ) -> RewardConnection:
         context = info.context
-        price_class = await context.viewer_price_class()
+        size = page_size(first)
         wanted = _wanted(filter)
-        position = decode_cursor(after) if after else None
-        selected = info.selected_fields
-        with_options = _selects(selected, info.field_name, "edges", "node", "options")
+        order = SortKey((sort or RewardSort.RELEVANCE).value)
+        query = _query_identity(order, wanted)
+        position = decode_cursor(after, query) if after is not None else None
+        price_class = await context.viewer_price_class()
+        with_options = selects(info, "edges", "node", "options")
 
         def read(connection: Connection) -> tuple[RewardPage, list[list[RewardOption]] | None]:
             page = list_rewards(
-                connection,
-                price_class,
-                wanted=wanted,
-                sort=SortKey((sort or RewardSort.RELEVANCE).value),
-                first=first if first is not None else 20,
-                after=position,
+                connection, price_class, wanted=wanted, sort=order, first=size, after=position
             )
             if not (with_options and page.items):
                 return page, None
@@ -89,14 +78,17 @@ class CatalogQuery:
             return page, options_for(connection, [(price_class, item.id) for item in page.items])
 
         # A keyset page walks an index and stops; a substring search scans.
-        page, options = await context.database.read(read, short=not wanted.search)
+        try:
+            page, options = await context.database.read(read, short=not wanted.search)
+        except InvalidCursor:
+            raise bad_input("`after` is not a cursor this API made", "after") from None
         # Counted once per snapshot by the catalog service, and only when asked for (the
         # value is never read otherwise).
-        with_total = _selects(selected, info.field_name, "totalCount")
+        with_total = selects(info, "totalCount")
         total = await context.catalog.count(price_class, wanted) if with_total else 0
         edges = [
             RewardEdge(
-                cursor=encode_cursor(cursor),
+                cursor=encode_cursor(cursor, query),
                 node=reward_type(item, price_class, options[index] if options else None),
             )
             for index, (item, cursor) in enumerate(zip(page.items, page.cursors, strict=True))
@@ -112,7 +104,10 @@ class CatalogQuery:
             total_count=total,
         )
 
-    @strawberry.field(permission_classes=[AnyPrincipal])
+    @strawberry.field(
+        description="One reward by its global id; null when there is none.",
+        permission_classes=[AnyPrincipal],
+    )
     async def reward(self, info: Info, id: strawberry.ID) -> Reward | None:
         reward_id = _global_uuid(str(id), "Reward")
         return await _reward(info, reward_id) if reward_id else None
@@ -138,27 +133,46 @@ async def _reward(info: Info, reward_id: uuid.UUID) -> Reward | None:
     if row is None:
         return None
     options = None
-    if _selects(info.selected_fields, info.field_name, "options"):
+    if selects(info, "options"):
         options = await info.context.loaders.options_by_reward.load((price_class, row.id))
     return reward_type(row, price_class, options)
 
 
-def _selects(selections: list[Selection], *path: str) -> bool:
-    """Whether the selection asks for the fields along ``path`` (through any fragments)."""
-    if not path:
-        return True
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            if selection.name == path[0] and _selects(selection.selections, *path[1:]):
-                return True
-        elif _selects(selection.selections, *path):
-            return True
-    return False
+def _query_identity(sort: SortKey, wanted: Wanted) -> str:
+    """What a cursor must have been made by: this sort and this filter."""
+    return f"rewards|{sort.value}|{wanted!r}"
+
+
+def reward_cursor(
+    key: list[Any], sort: SortKey = SortKey.RELEVANCE, wanted: Wanted | None = None
+) -> str:
+    """The cursor `rewards` gives the row with sort key ``key`` (benchmarks build them)."""
+    return encode_cursor(key, _query_identity(sort, wanted or Wanted()))
 
 
 def _wanted(filter: RewardFilter | None) -> Wanted:
     if filter is None:
         return Wanted()
+    if filter.search is not None and len(filter.search) > MAX_SEARCH:
+        raise bad_input(f"`search` is at most {MAX_SEARCH} characters", "filter.search")
+    if filter.brand is not None and len(filter.brand) > MAX_BRAND:
+        raise bad_input(f"`brand` is at most {MAX_BRAND} characters", "filter.brand")
+    if filter.country is not None and not _letters(filter.country, 2):
+        raise bad_input("`country` is an ISO 3166-1 alpha-2 code: two letters", "filter.country")
+    if filter.currency is not None and not _letters(filter.currency, 3):
+        raise bad_input("`currency` is an ISO 4217 code: three letters", "filter.currency")
+    for name, value in (("minPoints", filter.min_points), ("maxPoints", filter.max_points)):
+        if value is not None and value < 0:
+            raise bad_input(f"`{name}` cannot be negative", f"filter.{name}")
+    if (
+        filter.min_points is not None
+        and filter.max_points is not None
+        and filter.min_points > filter.max_points
+    ):
+        raise bad_input(
+            f"`minPoints` ({filter.min_points}) is above `maxPoints` ({filter.max_points})",
+            "filter.minPoints",
+        )
     return Wanted(
         kinds=tuple(kind.value for kind in filter.kinds or ()),
         brand=filter.brand,
@@ -168,3 +182,7 @@ def _wanted(filter: RewardFilter | None) -> Wanted:
         min_points=filter.min_points,
         max_points=filter.max_points,
     )
+
+
+def _letters(code: str, length: int) -> bool:
+    return len(code) == length and code.isascii() and code.isalpha()

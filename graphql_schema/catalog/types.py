@@ -143,17 +143,29 @@ class RewardConnection:
     total_count: int
 
 
-@strawberry.input
+@strawberry.input(
+    description="Every field narrows the page; a value that cannot match anything (a `minPoints` "
+    "above `maxPoints`, a malformed code, a search over 100 characters) is a `BAD_USER_INPUT` "
+    "error, not an empty page."
+)
 class RewardFilter:
     kinds: list[RewardKind] | None = None
-    brand: str | None = strawberry.field(default=None, description="Exact, any case.")
-    search: str | None = strawberry.field(
-        default=None, description="In name, brand and description, any case."
+    brand: str | None = strawberry.field(
+        default=None, description="Exact, any case; at most 200 characters."
     )
-    country: str | None = strawberry.field(default=None, description="ISO 3166-1 alpha-2.")
-    currency: str | None = None
-    min_points: int | None = None
-    max_points: int | None = None
+    search: str | None = strawberry.field(
+        default=None,
+        description="A substring of the name, brand or description, any case; at most 100 "
+        "characters.",
+    )
+    country: str | None = strawberry.field(
+        default=None, description="ISO 3166-1 alpha-2 (two letters)."
+    )
+    currency: str | None = strawberry.field(default=None, description="ISO 4217 (three letters).")
+    min_points: int | None = strawberry.field(default=None, description="At least 0.")
+    max_points: int | None = strawberry.field(
+        default=None, description="At least 0, and at least `minPoints`."
+    )
 
 
 @strawberry.type(description="How a vendor is doing, for ops.")

@@ -22,9 +22,11 @@ FORBIDDEN = "FORBIDDEN"
 
 
 def not_authenticated(reason: str, response: Response | None) -> GraphQLError:
-    """The error for a missing or dead credential; the answer's HTTP status becomes 401."""
+    """The error for a missing or dead credential; the answer's HTTP status becomes 401, with
+    the ``WWW-Authenticate: Bearer`` challenge HTTP asks of a 401."""
     if response is not None:
         response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="rewardgate"'
     return GraphQLError(f"Not authenticated: {reason}.", extensions={"code": UNAUTHENTICATED})
 
 

@@ -24,8 +24,10 @@ class _Requires(BasePermission):
             raise not_authenticated(reason, info.context.response)
         if principal.role not in self.roles:
             allowed = " or ".join(sorted(self.roles))
+            article = "an" if allowed[0] in "aeiou" else "a"
             raise GraphQLError(
-                f"Forbidden: this needs a {allowed} credential.", extensions={"code": FORBIDDEN}
+                f"Forbidden: this needs {article} {allowed} credential.",
+                extensions={"code": FORBIDDEN},
             )
         return True
 

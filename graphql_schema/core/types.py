@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from decimal import Decimal
 
 import strawberry
 
 from vendors.money import minor_units
 
-__all__ = [
-    "EMPTY_PAGE",
-    "MAX_PAGE",
-    "Money",
-    "PageInfo",
-    "decode_cursor",
-    "encode_cursor",
-    "page_size",
-]
-
-MAX_PAGE = 100
+__all__ = ["EMPTY_PAGE", "Money", "PageInfo"]
 
 
 @strawberry.type(description="An exact amount in an ISO 4217 currency.")
@@ -47,20 +36,3 @@ class PageInfo:
 EMPTY_PAGE = PageInfo(
     has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None
 )
-
-
-def encode_cursor(*parts: str) -> str:
-    return base64.urlsafe_b64encode("|".join(parts).encode()).decode()
-
-
-def decode_cursor(cursor: str, parts: int) -> list[str] | None:
-    """The cursor's parts, or None for a cursor we did not make."""
-    try:
-        decoded = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return decoded if len(decoded) == parts else None
-
-
-def page_size(first: int | None, default: int = 20) -> int:
-    return max(1, min(first if first is not None else default, MAX_PAGE))

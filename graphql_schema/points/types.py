@@ -11,15 +11,9 @@ from sqlmodel import col, func, select
 from app.points.models import JournalEntry, LedgerAccount
 from app.points.models import Member as MemberRow
 from graphql_schema.context import Info
-from graphql_schema.core.errors import UserError
-from graphql_schema.core.types import (
-    EMPTY_PAGE,
-    Money,
-    PageInfo,
-    decode_cursor,
-    encode_cursor,
-    page_size,
-)
+from graphql_schema.core.errors import UserError, not_authenticated
+from graphql_schema.core.paging import bad_input, decode_cursor, encode_cursor, page_size
+from graphql_schema.core.types import EMPTY_PAGE, Money, PageInfo
 
 __all__ = [
     "EarnPointsPayload",
@@ -109,6 +103,10 @@ class Member:
         loaders = info.context.loaders
         balance = await loaders.balance_by_member.load((self.program_id, self.external_id))
         program = await loaders.program_by_id.load(self.program_id)
+        if program is None:  # a signed credential outliving its program
+            raise not_authenticated(
+                f"no program {self.program_id} for this credential", info.context.response
+            )
         return PointsBalance(
             available=balance.available,
             pending=balance.pending,
@@ -116,11 +114,15 @@ class Member:
             program=program_type(program),
         )
 
-    @strawberry.field(description="Every movement of the member's points, newest first.")
+    @strawberry.field(
+        description="Every movement of the member's points, newest first. `first`: 1 to 100 "
+        "(default 20); `after`: a cursor of this connection."
+    )
     async def history(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> PointsActivityConnection:
         size = page_size(first)
+        position = _history_position(after) if after is not None else None
         async with info.context.database.session() as session:
             account = (
                 await session.exec(
@@ -138,9 +140,8 @@ class Member:
             total = (
                 await session.exec(select(func.count()).where(JournalEntry.account_id == account))
             ).one()
-            position = decode_cursor(after, 2) if after else None
             if position is not None:
-                moment, entry_id = datetime.fromisoformat(position[0]), uuid.UUID(position[1])
+                moment, entry_id = position
                 query = query.where(
                     (col(JournalEntry.created_at) < moment)
                     | ((col(JournalEntry.created_at) == moment) & (col(JournalEntry.id) < entry_id))
@@ -155,7 +156,7 @@ class Member:
         page = rows[:size]
         edges = [
             PointsActivityEdge(
-                cursor=encode_cursor(entry.created_at.isoformat(), str(entry.id)),
+                cursor=encode_cursor([entry.created_at.isoformat(), str(entry.id)], _HISTORY),
                 node=PointsActivity(
                     id=strawberry.ID(str(entry.id)),
                     kind=PointsActivityKind(entry.kind),
@@ -176,6 +177,21 @@ class Member:
             ),
             total_count=int(total),
         )
+
+
+_HISTORY = "history"
+
+
+def _history_position(after: str) -> tuple[datetime, uuid.UUID]:
+    key = decode_cursor(after, _HISTORY)
+    try:
+        moment, entry_id = key
+        found = datetime.fromisoformat(moment), uuid.UUID(entry_id)
+    except (TypeError, ValueError):
+        raise bad_input("`after` is not a cursor this API made", "after") from None
+    if found[0].tzinfo is None:
+        raise bad_input("`after` is not a cursor this API made", "after")
+    return found
 
 
 @strawberry.type

@@ -10,7 +10,7 @@ from app.catalog.offers import OfferError
 from app.points.programs import MEMBER_ID_MAX_LENGTH, member_account
 from app.pricing.fx import FxError
 from app.pricing.models import Quote as QuoteRow
-from app.pricing.quotes import InvalidAmount, create_quote
+from app.pricing.quotes import InvalidAmount, TooManyPoints, create_quote
 from graphql_schema.context import Info
 from graphql_schema.core.errors import UserError, user_error
 from graphql_schema.core.permissions import MemberOrPartner
@@ -87,4 +87,6 @@ class PricingMutation:
             return _refused(user_error("PRICING_UNAVAILABLE", str(refused), None))
         except InvalidAmount as refused:
             return _refused(user_error("INVALID_AMOUNT", str(refused), "amount"))
+        except TooManyPoints as refused:
+            return _refused(user_error("PRICING_UNAVAILABLE", str(refused), None))
         return QuotePayload(quote=quote_type(quote, program.currency), user_errors=[])

@@ -106,9 +106,15 @@ async def test_cursors_are_stable(client: httpx.AsyncClient, demo: DemoSeed) -> 
     assert again["pageInfo"]["hasPreviousPage"]
 
 
-async def test_pages_are_capped_at_100(client: httpx.AsyncClient, demo: DemoSeed) -> None:
-    page = await _page(client, demo.api_key, first=1000)
-    assert len(page["edges"]) == 100
+async def test_pages_hold_1_to_100_rewards(client: httpx.AsyncClient, demo: DemoSeed) -> None:
+    assert len((await _page(client, demo.api_key, first=100))["edges"]) == 100
+    assert len((await _page(client, demo.api_key, first=1))["edges"]) == 1
+    for first in (0, -1, 101, 1000):
+        body = (await gql(client, PAGE, demo.api_key, first=first)).json()
+        assert body["data"] is None
+        [error] = body["errors"]
+        assert error["message"] == f"`first` must be 1 to 100, not {first}"
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "first"}
 
 
 @pytest.mark.parametrize(

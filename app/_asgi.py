@@ -1,0 +1,43 @@
+"""ASGI plumbing the middlewares share: read a request body, hand it on again."""
+
+from __future__ import annotations
+
+from starlette.types import Message, Receive
+
+__all__ = ["BodyTooLarge", "read_body", "replay"]
+
+
+class BodyTooLarge(Exception):
+    """The body went over the limit; what was read of it is dropped."""
+
+
+async def read_body(receive: Receive, *, limit: int | None = None) -> bytes:
+    """The whole request body (empty if the client went away first)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise BodyTooLarge(size)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives ``body`` once, then whatever the client sends next."""
+    sent = False
+
+    async def receive_again() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive_again
