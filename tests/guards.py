@@ -38,19 +38,28 @@ class Guard:
 
 GUARDS = (
     Guard(
-        "account lock",
+        "account lock (holds)",
         "app/points/ledger.py",
-        "        .with_for_update()\n        .execution_options(populate_existing=True)\n    )\n"
-        "    return (await session.exec(statement)).one()",
-        "        .execution_options(populate_existing=True)\n    )\n"
-        "    return (await session.exec(statement)).one()",
+        "            select(LedgerAccount, overdue)\n"
+        "            .where(LedgerAccount.id == account_id)\n"
+        "            .with_for_update(of=LedgerAccount)\n",
+        "            select(LedgerAccount, overdue)\n"
+        "            .where(LedgerAccount.id == account_id)\n",
         (f"{POINTS}/test_concurrency.py",),
     ),
     Guard(
-        "account locked before the hold (lock order)",
+        "account lock (sweep)",
         "app/points/ledger.py",
+        "        .where(LedgerAccount.id == account_id)\n        .with_for_update()\n",
+        "        .where(LedgerAccount.id == account_id)\n",
+        (f"{POINTS}/test_concurrency.py", f"{POINTS}/test_workload.py"),
+    ),
+    Guard(
+        "settlements lock the account before the hold (lock order)",
+        "app/points/ledger.py",
+        "            .where(col(Hold.id) == hold_id)\n"
         "            .with_for_update(of=LedgerAccount)\n",
-        "",
+        "            .where(col(Hold.id) == hold_id)\n",
         (f"{POINTS}/test_concurrency.py::test_sweeps_and_settlements_never_deadlock",),
     ),
     Guard(
@@ -116,6 +125,38 @@ GUARDS = (
         "        available_pending_held[2] -= drawn",
         "        continue",
         (f"{POINTS}/test_holds.py",),
+    ),
+    Guard(
+        "a hold first expires the account's overdue holds",
+        "app/points/ledger.py",
+        "    if overdue:\n        await _expire_overdue_holds(session, locked, now)\n",
+        "",
+        (f"{POINTS}/test_holds.py",),
+    ),
+    Guard(
+        "an extension locks the account first (lock order)",
+        "app/points/ledger.py",
+        '        raise LedgerError("a hold must expire in the future")\n'
+        "    await _lock_for_hold(session, hold_id)\n",
+        '        raise LedgerError("a hold must expire in the future")\n',
+        (
+            f"{POINTS}/test_concurrency.py::"
+            "test_an_extension_and_a_settlement_in_one_unit_of_work_never_deadlock",
+        ),
+    ),
+    Guard(
+        "naive datetimes refused",
+        "app/points/ledger.py",
+        "        if moment is not None and moment.utcoffset() is None:",
+        "        if False:",
+        (f"{POINTS}/test_holds.py",),
+    ),
+    Guard(
+        "sweep: an account settled a few lots at a time",
+        "app/points/expiry.py",
+        "            session, account.account_id, now=now, limit=LOTS_PER_STEP",
+        "            session, account.account_id, now=now, limit=None",
+        (f"{POINTS}/test_expiry.py",),
     ),
     Guard(
         "sweep: accounts in ascending order",
@@ -211,6 +252,98 @@ GUARDS = (
         "        if activations != due:",
         "        if False:",
         (f"{POINTS}/test_audit.py",),
+    ),
+    Guard(
+        "audit: an account is what its key says",
+        "app/points/audit.py",
+        "        if member and account.kind != AccountKind.MEMBER:",
+        "        if False:",
+        (f"{POINTS}/test_audit.py",),
+    ),
+    Guard(
+        "audit: member balances checked whatever their kind column says",
+        "app/points/audit.py",
+        "        if not _is_member(account):\n            continue\n        fold",
+        "        if account.kind != AccountKind.MEMBER:\n            continue\n        fold",
+        (f"{POINTS}/test_audit.py",),
+    ),
+    Guard(
+        "audit: an expired lot had an expiry that has come",
+        "app/points/audit.py",
+        "            if lot.state == LotState.EXPIRED and lot.expires_at > now:",
+        "            if False:",
+        (f"{POINTS}/test_audit.py",),
+    ),
+    Guard(
+        "audit: no points expired before their lot's expiry",
+        "app/points/audit.py",
+        "            if any(moment < lot.expires_at for moment in expiries[lot.id]):",
+        "            if False:",
+        (f"{POINTS}/test_audit.py",),
+    ),
+    Guard(
+        "audit: a lot that never expires has nothing expired",
+        "app/points/audit.py",
+        "        if gone and lot.expires_at is None:",
+        "        if False:",
+        (f"{POINTS}/test_audit.py",),
+    ),
+    Guard(
+        "audit: only a posted hold has a posted amount",
+        "app/points/audit.py",
+        "    if hold.status != HoldStatus.POSTED and hold.posted_amount:",
+        "    if False:",
+        (f"{POINTS}/test_audit.py",),
+    ),
+    Guard(
+        "audit: an expired hold had an expiry that has come",
+        "app/points/audit.py",
+        "    if hold.status == HoldStatus.EXPIRED and (hold.expires_at is None or "
+        "hold.expires_at > now):",
+        "    if False:",
+        (f"{POINTS}/test_audit.py",),
+    ),
+    Guard(
+        "audit: no post after its hold's expiry",
+        "app/points/audit.py",
+        "        if entry.kind == EntryKind.POST and entry.created_at >= hold.expires_at:",
+        "        if False:",
+        (f"{POINTS}/test_audit.py",),
+    ),
+    Guard(
+        "audit: entries belong to their account's program",
+        "app/points/audit.py",
+        "        if program != entry.program_id:",
+        "        if False:",
+        (f"{POINTS}/test_audit.py",),
+    ),
+    Guard(
+        "earn: dates on the calendar",
+        "app/points/service.py",
+        "        if in_utc is None or not EARLIEST <= in_utc <= LATEST:",
+        "        if False:",
+        (f"{POINTS}/test_service.py",),
+    ),
+    Guard(
+        "rates: a feed with unusable values refused whole",
+        "app/pricing/fx.py",
+        "        or not Decimal(0) < value < _RATE_BELOW\n",
+        "",
+        ("tests/app/pricing/test_fx.py",),
+    ),
+    Guard(
+        "rates: a table from the future is stale",
+        "app/pricing/fx.py",
+        "        if age < -1:",
+        "        if False:",
+        ("tests/app/pricing/test_fx.py",),
+    ),
+    Guard(
+        "quotes: a price is positive and fits its column",
+        "app/pricing/quotes.py",
+        "        if not Decimal(0) < money.amount < _AMOUNT_BELOW:",
+        "        if False:",
+        ("tests/app/pricing/test_quotes.py",),
     ),
     Guard(
         "quotes: stale rates refused by create_quote itself",

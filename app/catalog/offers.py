@@ -90,6 +90,8 @@ def _face_value(product: Product, option_id: str | None, amount: Decimal | None)
             value = Decimal(option_id)
         except InvalidOperation:
             raise OfferError("NOT_FOUND", "no such option", "optionId") from None
+        if not value.is_finite():  # "sNaN" would raise on comparison
+            raise OfferError("NOT_FOUND", "no such option", "optionId")
         if not any(d.face_value == value for d in product.denominations):
             raise OfferError("NOT_FOUND", "no such option", "optionId")
         return value

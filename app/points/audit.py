@@ -16,6 +16,11 @@ L3     active lots hold exactly the available points, pending lots the pending o
        holds the pending debits
 A1     a hold draws from lots of its own account, as much as it holds (pending: its amount;
        posted: the posted amount; voided or expired: nothing)
+T1     times agree with the story: an expired lot or hold had an expiry, and it has come (by
+       ``now``); expire and hold_expire entries are not older than the expiry they record; a
+       post is older than its hold's expiry; only a posted hold has a posted amount
+P1     an account is what its key says (a member's, with kind ``member``; a system account of
+       its kind), it belongs to its member's program, and its entries to that program
 =====  =======================================================================================
 
 It reads the whole program's journal (or everyone's), in a handful of statements: meant for
@@ -27,6 +32,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select as core_select
@@ -34,6 +40,7 @@ from sqlalchemy import true
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app._types import utcnow
 from app.points._journal import (
     CREDIT,
     DEBIT,
@@ -55,6 +62,7 @@ from app.points.models import (
     LedgerAccount,
     LotAllocation,
     LotState,
+    Member,
     PointsLot,
 )
 
@@ -70,11 +78,16 @@ class _Entry:
     points: int
     hold_id: uuid.UUID | None
     lot_id: uuid.UUID | None
+    created_at: datetime
     lines: list[tuple[uuid.UUID, str, str, int]]
 
 
-async def check(session: AsyncSession, program_id: uuid.UUID | None = None) -> list[str]:
-    """Every invariant above, for one program (default: all of them); the violations found."""
+async def check(
+    session: AsyncSession, program_id: uuid.UUID | None = None, *, now: datetime | None = None
+) -> list[str]:
+    """Every invariant above, for one program (default: all of them); the violations found.
+    ``now``: the ledger's clock (tests move it), by default the wall clock."""
+    moment = now or utcnow()
     scope: Any = LedgerAccount.program_id == program_id if program_id is not None else true()
     accounts = (
         await session.exec(
@@ -112,13 +125,56 @@ async def check(session: AsyncSession, program_id: uuid.UUID | None = None) -> l
             .where(scope)
         )
     ).all()
+    members = dict(
+        (
+            await session.exec(
+                select(Member.id, Member.program_id)
+                .join(LedgerAccount, col(LedgerAccount.member_id) == col(Member.id))
+                .where(scope)
+            )
+        ).all()
+    )
     systems = _systems(accounts)
     holds_by_id = {hold.id: hold for hold in holds}
     problems: list[str] = []
     problems += _check_entries(entries, systems, holds_by_id)
     problems += _check_accounts(accounts, entries, lots, holds)
-    problems += _check_holds(holds, entries, allocations)
-    problems += _check_lots(lots, entries, allocations)
+    problems += _check_holds(holds, entries, allocations, moment)
+    problems += _check_lots(lots, entries, allocations, moment)
+    problems += _check_programs(accounts, entries, members)
+    return problems
+
+
+def _is_member(account: LedgerAccount) -> bool:
+    """A member's account by what it is (its member, its key), not by its ``kind`` column."""
+    return account.member_id is not None or account.key.startswith("member:")
+
+
+def _check_programs(
+    accounts: Any, entries: list[_Entry], members: dict[uuid.UUID, uuid.UUID]
+) -> list[str]:
+    problems = []
+    programs = {account.id: account.program_id for account in accounts}
+    for account in accounts:
+        member = _is_member(account)
+        if member and account.kind != AccountKind.MEMBER:
+            problems.append(f"account {account.id} is a member's but has kind {account.kind!r}")
+        if not member and (account.kind != account.key or account.key not in AccountKind.SYSTEM):
+            problems.append(
+                f"account {account.id} has key {account.key!r} and kind {account.kind!r}"
+            )
+        owner = members.get(account.member_id) if account.member_id is not None else None
+        if owner is not None and owner != account.program_id:
+            problems.append(
+                f"account {account.id} is in program {account.program_id}, its member in {owner}"
+            )
+    for entry in entries:
+        program = programs.get(entry.account_id)
+        if program != entry.program_id:
+            problems.append(
+                f"entry {entry.id} of program {entry.program_id} is about account "
+                f"{entry.account_id} of program {program}"
+            )
     return problems
 
 
@@ -134,11 +190,12 @@ async def _entries(session: AsyncSession, program_id: uuid.UUID | None) -> list[
             col(JournalEntry.points),
             col(JournalEntry.hold_id),
             col(JournalEntry.lot_id),
+            col(JournalEntry.created_at),
         ).where(scope),
     )
     entries = {
-        entry_id: _Entry(entry_id, program, account, kind, points, hold, lot, lines=[])
-        for entry_id, program, account, kind, points, hold, lot in found
+        row[0]: _Entry(*row, lines=[])  # type: ignore[misc]
+        for row in found
     }
     lines = await rows(
         session,
@@ -224,7 +281,7 @@ def _check_accounts(accounts: Any, entries: list[_Entry], lots: Any, holds: Any)
             held[hold.account_id] += hold.amount
     problems = []
     for account in accounts:
-        if account.kind != AccountKind.MEMBER:
+        if not _is_member(account):
             continue
         fold = folded[account.id]
         for column in ("posted_credits", "posted_debits", "pending_credits", "pending_debits"):
@@ -253,7 +310,7 @@ def _check_accounts(accounts: Any, entries: list[_Entry], lots: Any, holds: Any)
     return problems
 
 
-def _check_holds(holds: Any, entries: list[_Entry], allocations: Any) -> list[str]:
+def _check_holds(holds: Any, entries: list[_Entry], allocations: Any, now: datetime) -> list[str]:
     by_hold: dict[uuid.UUID, list[_Entry]] = defaultdict(list)
     for entry in entries:
         if entry.hold_id is not None:
@@ -284,6 +341,7 @@ def _check_holds(holds: Any, entries: list[_Entry], allocations: Any) -> list[st
                 f"hold {hold.id} ({hold.status}) is resolved by {found or 'nothing'}, "
                 f"expected {expected or 'nothing'}"
             )
+        problems += _hold_times(hold, resolving, now)
         owed = {HoldStatus.PENDING: hold.amount, HoldStatus.POSTED: hold.posted_amount}
         if drawn[hold.id] != owed.get(hold.status, 0):
             problems.append(
@@ -300,7 +358,23 @@ def _check_holds(holds: Any, entries: list[_Entry], allocations: Any) -> list[st
     return problems
 
 
-def _check_lots(lots: Any, entries: list[_Entry], allocations: Any) -> list[str]:
+def _hold_times(hold: Hold, resolving: list[_Entry], now: datetime) -> list[str]:
+    problems = []
+    if hold.status != HoldStatus.POSTED and hold.posted_amount:
+        problems.append(f"hold {hold.id} ({hold.status}) says {hold.posted_amount} were posted")
+    if hold.status == HoldStatus.EXPIRED and (hold.expires_at is None or hold.expires_at > now):
+        problems.append(f"hold {hold.id} is expired, but its expiry is {hold.expires_at}")
+    for entry in resolving:
+        if hold.expires_at is None:
+            continue
+        if entry.kind == EntryKind.HOLD_EXPIRE and entry.created_at < hold.expires_at:
+            problems.append(f"hold {hold.id} expired at {entry.created_at}, before its expiry")
+        if entry.kind == EntryKind.POST and entry.created_at >= hold.expires_at:
+            problems.append(f"hold {hold.id} was posted at {entry.created_at}, after its expiry")
+    return problems
+
+
+def _check_lots(lots: Any, entries: list[_Entry], allocations: Any, now: datetime) -> list[str]:
     drawn: Counter[uuid.UUID] = Counter()
     for _, lot_id, amount, _ in allocations:
         drawn[lot_id] += amount
@@ -308,6 +382,7 @@ def _check_lots(lots: Any, entries: list[_Entry], allocations: Any) -> list[str]
     earned_pending: dict[uuid.UUID, bool] = defaultdict(bool)
     activated: dict[uuid.UUID, list[int]] = defaultdict(list)
     expired: Counter[uuid.UUID] = Counter()
+    expiries: dict[uuid.UUID, list[datetime]] = defaultdict(list)
     for entry in entries:
         if entry.lot_id is None:
             continue
@@ -318,6 +393,7 @@ def _check_lots(lots: Any, entries: list[_Entry], allocations: Any) -> list[str]
             activated[entry.lot_id].append(entry.points)
         elif entry.kind == EntryKind.EXPIRE:
             expired[entry.lot_id] += entry.points
+            expiries[entry.lot_id].append(entry.created_at)
     problems = []
     for lot in lots:
         if lot.original != lot.remaining + lot.expired_amount + drawn[lot.id]:
@@ -338,6 +414,14 @@ def _check_lots(lots: Any, entries: list[_Entry], allocations: Any) -> list[str]
             problems.append(f"expired lot {lot.id} still holds {lot.remaining}")
         if lot.state not in (LotState.PENDING, LotState.ACTIVE, LotState.EXPIRED):
             problems.append(f"lot {lot.id} has unknown state {lot.state!r}")
+        gone = lot.state == LotState.EXPIRED or lot.expired_amount or expiries[lot.id]
+        if gone and lot.expires_at is None:
+            problems.append(f"lot {lot.id} never expires, yet {lot.expired_amount} expired")
+        elif lot.expires_at is not None:
+            if lot.state == LotState.EXPIRED and lot.expires_at > now:
+                problems.append(f"lot {lot.id} is expired before its expiry {lot.expires_at}")
+            if any(moment < lot.expires_at for moment in expiries[lot.id]):
+                problems.append(f"lot {lot.id} has points expired before {lot.expires_at}")
         activations = activated[lot.id]
         due = [lot.original] if earned_pending[lot.id] and lot.state != LotState.PENDING else []
         if activations != due:

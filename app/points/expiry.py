@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import Select, and_, or_, select, union
+from sqlalchemy import Select, select, union
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,11 +35,13 @@ from app._types import utcnow
 from app.db import Database
 from app.log import get_logger
 from app.points import ledger
-from app.points.models import Hold, HoldStatus, LotState, PointsLot
+from app.points.models import Hold, HoldStatus, PointsLot
 
 __all__ = [
     "BATCH",
     "BUDGET",
+    "HOLDS_PER_STEP",
+    "LOTS_PER_STEP",
     "Due",
     "Settled",
     "SweepReport",
@@ -52,6 +54,10 @@ BATCH: Final = 25
 # How long one sweep transaction may keep at it: the embedded SQLite's write lock is held that
 # long (each account costs a few milliseconds there: some fifteen statements).
 BUDGET: Final = timedelta(milliseconds=40)
+# What one transaction settles of one account at most: an account with hundreds of due lots
+# or holds is settled over several transactions, not in one long one.
+LOTS_PER_STEP: Final = 10
+HOLDS_PER_STEP: Final = 5
 _logger = get_logger(__name__)
 
 
@@ -65,10 +71,12 @@ class Due:
 
 @dataclass(frozen=True)
 class Settled:
-    """What one transaction of the sweep did: the accounts settled, in order."""
+    """What one transaction of the sweep did: the accounts settled, in order, and the one it
+    left part-settled (the next transaction resumes it)."""
 
     accounts: tuple[uuid.UUID, ...]
     holds_expired: int
+    unfinished: uuid.UUID | None = None
 
 
 @dataclass
@@ -108,7 +116,8 @@ async def sweep(
             await _one_by_one(database, due, moment, report)
             after = due[-1].account_id
         else:
-            after = settled.accounts[-1]
+            if settled.accounts:
+                after = settled.accounts[-1]
             report.transactions += 1
             report.accounts_settled += len(settled.accounts)
             report.holds_expired += settled.holds_expired
@@ -122,31 +131,44 @@ async def _one_by_one(
         async def settle(session: AsyncSession, account: Due = account) -> Settled:
             return await settle_due(session, [account], now=now)
 
-        try:
-            settled = await database.write(settle)
-        except Exception:
-            report.accounts_failed += 1
-            _logger.exception("points.sweep.account_failed", account_id=str(account.account_id))
-        else:
+        while True:  # every step makes progress: what it settled is no longer due
+            try:
+                settled = await database.write(settle)
+            except Exception:
+                report.accounts_failed += 1
+                _logger.exception("points.sweep.account_failed", account_id=str(account.account_id))
+                break
             report.transactions += 1
-            report.accounts_settled += 1
             report.holds_expired += settled.holds_expired
+            if settled.unfinished is None:
+                report.accounts_settled += 1
+                break
+            async with database.session() as session:
+                again = await due_accounts(session, now=now, after=None, only=account.account_id)
+            if not again:
+                report.accounts_settled += 1
+                break
+            account = again[0]
 
 
 async def due_accounts(
-    session: AsyncSession, *, now: datetime, after: uuid.UUID | None = None, limit: int = BATCH
+    session: AsyncSession,
+    *,
+    now: datetime,
+    after: uuid.UUID | None = None,
+    limit: int = BATCH,
+    only: uuid.UUID | None = None,
 ) -> list[Due]:
-    """The next ``limit`` accounts (by id, after ``after``) with anything due at ``now``."""
-    lot_filters = [
-        or_(
-            and_(col(PointsLot.state) == LotState.ACTIVE, col(PointsLot.expires_at) <= now),
-            and_(col(PointsLot.state) == LotState.PENDING, col(PointsLot.activates_at) <= now),
-        )
-    ]
+    """The next ``limit`` accounts (by id, after ``after``; or just ``only``) with anything
+    due at ``now``."""
+    lot_filters = [ledger.lots_due(now)]
     hold_filters = [col(Hold.status) == HoldStatus.PENDING, col(Hold.expires_at) <= now]
     if after is not None:
         lot_filters.append(col(PointsLot.account_id) > after)
         hold_filters.append(col(Hold.account_id) > after)
+    if only is not None:
+        lot_filters.append(col(PointsLot.account_id) == only)
+        hold_filters.append(col(Hold.account_id) == only)
     lots_due: Select[tuple[uuid.UUID]] = select(col(PointsLot.account_id)).where(*lot_filters)
     holds_due: Select[tuple[uuid.UUID]] = select(col(Hold.account_id)).where(*hold_filters)
     accounts = union(lots_due, holds_due).subquery("due")
@@ -181,19 +203,24 @@ async def settle_due(
     session: AsyncSession, due: list[Due], *, now: datetime, budget: timedelta | None = None
 ) -> Settled:
     """Settle each account's lots and expire its holds, accounts in ascending id order, until
-    ``budget`` has passed (after one account at least)."""
+    ``budget`` has passed (after one account at least); of one account at most
+    `LOTS_PER_STEP` lots and `HOLDS_PER_STEP` holds, leaving it unfinished if it has more."""
     deadline = None if budget is None else time.monotonic() + budget.total_seconds()
     settled: list[uuid.UUID] = []
     expired = 0
     for account in sorted(due, key=lambda d: d.account_id):
         if settled and deadline is not None and time.monotonic() >= deadline:
             break
-        locked = await ledger.settle_lots(session, account.account_id, now=now)
-        for hold_id in account.hold_ids:
+        locked, lots_done = await ledger.settle_lots(
+            session, account.account_id, now=now, limit=LOTS_PER_STEP
+        )
+        for hold_id in account.hold_ids[:HOLDS_PER_STEP]:
             try:
                 await ledger.expire_hold(session, hold_id, now=now, locked=locked)
             except (ledger.HoldNotPending, ledger.HoldNotDue):
                 continue  # resolved or extended since the read: nothing to do
             expired += 1
+        if not lots_done or len(account.hold_ids) > HOLDS_PER_STEP:
+            return Settled(tuple(settled), expired, unfinished=account.account_id)
         settled.append(account.account_id)
     return Settled(tuple(settled), expired)

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, insert, or_, update
+from sqlalchemy import and_, case, exists, insert, or_, update
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -90,6 +90,7 @@ __all__ = [
     "expire_hold",
     "extend_hold",
     "lock_account",
+    "lots_due",
     "place_hold",
     "post_hold",
     "settle_lots",
@@ -183,6 +184,39 @@ async def lock_account(session: AsyncSession, account_id: uuid.UUID) -> LedgerAc
     return (await session.exec(statement)).one()
 
 
+async def _lock_noting_overdue(
+    session: AsyncSession, account_id: uuid.UUID, now: datetime
+) -> tuple[LedgerAccount, bool]:
+    """`lock_account`, and in the same statement whether the account has a pending hold
+    past its ``expires_at`` (rare: the sweep expires them; a hold must not wait for it)."""
+    overdue = (
+        exists()
+        .where(
+            col(Hold.account_id) == col(LedgerAccount.id),
+            col(Hold.status) == HoldStatus.PENDING,
+            col(Hold.expires_at) <= now,
+        )
+        .label("overdue")
+    )
+    row = (
+        await session.exec(
+            select(LedgerAccount, overdue)
+            .where(LedgerAccount.id == account_id)
+            .with_for_update(of=LedgerAccount)
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+    return row[0], bool(row[1])
+
+
+def _aware(**moments: datetime | None) -> None:
+    """Refuse naive datetimes: a time without an offset means a different instant on every
+    server."""
+    for name, moment in moments.items():
+        if moment is not None and moment.utcoffset() is None:
+            raise LedgerError(f"{name} needs a time zone offset")
+
+
 async def balance_of(session: AsyncSession, account_id: uuid.UUID) -> Balance:
     """The balance columns as stored (settled up to the last write on the account)."""
     account = (
@@ -222,11 +256,7 @@ async def balances_at(
     lots = await rows(
         session,
         core_select(col(PointsLot.account_id), *_LOT_COLUMNS).where(
-            col(PointsLot.account_id).in_(account_ids),
-            or_(
-                and_(col(PointsLot.state) == LotState.PENDING, col(PointsLot.activates_at) <= now),
-                and_(col(PointsLot.state) == LotState.ACTIVE, col(PointsLot.expires_at) <= now),
-            ),
+            col(PointsLot.account_id).in_(account_ids), lots_due(now)
         ),
     )
     for account_id, *row in lots:
@@ -279,6 +309,7 @@ async def earn(
     earn only inserts rows and adds to the balance in SQL, refusing (`BalanceLimit`) to take
     the member's points (available, held and pending) past `MAX_BALANCE`.
     """
+    _aware(now=now, activates_at=activates_at, expires_at=expires_at)
     if points <= 0:
         raise LedgerError("points must be a positive integer")
     activates = activates_at if activates_at is not None and activates_at > now else now
@@ -326,12 +357,19 @@ async def place_hold(
     expires_at: datetime | None = None,
 ) -> Hold:
     """Reserve ``amount`` points until ``expires_at`` (None: until resolved), or raise
-    `InsufficientPoints` having written nothing."""
+    `InsufficientPoints` having written nothing.
+
+    The account's holds past their expiry are expired first, and its due lots settled: what
+    a read shows as available (`balances_at`) can be held, swept or not.
+    """
+    _aware(now=now, expires_at=expires_at)
     if amount <= 0:
         raise LedgerError("a hold must be for a positive number of points")
     if expires_at is not None and expires_at <= now:
         raise LedgerError("a hold must expire in the future")
-    locked = await lock_account(session, account.id)
+    locked, overdue = await _lock_noting_overdue(session, account.id, now)
+    if overdue:
+        await _expire_overdue_holds(session, locked, now)
     lots = await _settle(session, locked, now)
     available = (
         col(LedgerAccount.posted_credits)
@@ -361,6 +399,20 @@ async def place_hold(
     return hold
 
 
+async def _expire_overdue_holds(
+    session: AsyncSession, account: LedgerAccount, now: datetime
+) -> None:
+    overdue = await session.exec(
+        select(Hold.id).where(
+            Hold.account_id == account.id,
+            Hold.status == HoldStatus.PENDING,
+            col(Hold.expires_at) <= now,
+        )
+    )
+    for hold_id in overdue.all():
+        await expire_hold(session, hold_id, now=now, locked=account)
+
+
 async def post_hold(
     session: AsyncSession, hold_id: uuid.UUID, *, now: datetime, amount: int | None = None
 ) -> Hold:
@@ -368,6 +420,7 @@ async def post_hold(
 
     Refused with `HoldExpired` once the hold's ``expires_at`` has passed, swept or not.
     """
+    _aware(now=now)
     held, account = await _lock_for_hold(session, hold_id)
     posted = held if amount is None else amount
     if not 0 < posted <= held:
@@ -383,6 +436,7 @@ async def post_hold(
 async def void_hold(session: AsyncSession, hold_id: uuid.UUID, *, now: datetime) -> Hold:
     """Release the whole hold back to the member. A hold past its ``expires_at`` is recorded
     as expired (the status returned says which); `HoldNotPending` if already resolved."""
+    _aware(now=now)
     _, account = await _lock_for_hold(session, hold_id)
     overdue = col(Hold.expires_at).is_not(None) & (col(Hold.expires_at) <= now)
     status = case((overdue, HoldStatus.EXPIRED), else_=HoldStatus.VOIDED)
@@ -401,6 +455,7 @@ async def expire_hold(
     """Record the expiry of a hold whose ``expires_at`` has passed. `HoldNotPending` if it
     was resolved meanwhile, `HoldNotDue` if it was extended past ``now``. ``locked``: the
     hold's account, already locked by the caller (the sweep)."""
+    _aware(now=now)
     if locked is None:
         _, locked = await _lock_for_hold(session, hold_id)
     overdue = (col(Hold.expires_at) <= now) & (col(Hold.account_id) == locked.id)
@@ -417,11 +472,13 @@ async def extend_hold(
     returned as it is. Refused for a resolved hold (`HoldNotPending`), an expiry that has
     already passed (`HoldExpired`: an expired hold is not revived) and an earlier expiry.
 
-    One statement and no account lock: it changes the hold's row only, and the conditions
-    that post and expire it are re-checked by their own conditional updates.
+    The account is locked first, as by every other change to a hold: a unit of work that
+    extends one hold and settles another must take its locks in the order settlements do.
     """
+    _aware(now=now, expires_at=expires_at)
     if expires_at <= now:
         raise LedgerError("a hold must expire in the future")
+    await _lock_for_hold(session, hold_id)
     extended = await session.exec(
         update(Hold)
         .where(
@@ -450,13 +507,34 @@ async def extend_hold(
 
 
 async def settle_lots(
-    session: AsyncSession, account_id: uuid.UUID, *, now: datetime
-) -> LedgerAccount:
-    """Lock the account, activate its lots whose time has come, expire the overdue ones; the
-    account, locked."""
+    session: AsyncSession, account_id: uuid.UUID, *, now: datetime, limit: int | None = None
+) -> tuple[LedgerAccount, bool]:
+    """Lock the account, activate its lots whose time has come, expire the overdue ones: at
+    most ``limit`` of them (the sweep works in small steps). The account, locked, and whether
+    nothing is left due."""
+    _aware(now=now)
     account = await lock_account(session, account_id)
-    await _settle(session, account, now)
-    return account
+    if limit is None:
+        await _settle(session, account, now)
+        return account, True
+    due = await rows(
+        session,
+        core_select(*_LOT_COLUMNS)
+        .where(col(PointsLot.account_id) == account.id, lots_due(now))
+        .order_by(col(PointsLot.activates_at), col(PointsLot.id))
+        .limit(limit + 1),
+    )
+    for row in due[:limit]:
+        await _settle_lot(session, account, _Lot(*row), now)
+    return account, len(due) <= limit
+
+
+def lots_due(now: datetime) -> Any:
+    """Lots whose activation or expiry has come (the sweep's and the reads' condition)."""
+    return or_(
+        and_(col(PointsLot.state) == LotState.PENDING, col(PointsLot.activates_at) <= now),
+        and_(col(PointsLot.state) == LotState.ACTIVE, col(PointsLot.expires_at) <= now),
+    )
 
 
 async def _settle(session: AsyncSession, account: LedgerAccount, now: datetime) -> list[_Lot]:
@@ -477,13 +555,19 @@ async def _settle(session: AsyncSession, account: LedgerAccount, now: datetime) 
     spendable = []
     for row in live:
         lot = _Lot(*row)
-        if lot.state == LotState.PENDING and lot.activates_at <= now:
-            await _activate(session, account, lot, now)
-        if lot.state == LotState.ACTIVE and lot.expired_by(now):
-            await _expire_lot(session, account, lot, now)
+        await _settle_lot(session, account, lot, now)
         if lot.state == LotState.ACTIVE and lot.remaining:
             spendable.append(lot)
     return spendable
+
+
+async def _settle_lot(
+    session: AsyncSession, account: LedgerAccount, lot: _Lot, now: datetime
+) -> None:
+    if lot.state == LotState.PENDING and lot.activates_at <= now:
+        await _activate(session, account, lot, now)
+    if lot.state == LotState.ACTIVE and lot.expired_by(now):
+        await _expire_lot(session, account, lot, now)
 
 
 async def _activate(

@@ -21,6 +21,10 @@ __all__ = ["MAX_EARN", "EarnRefused", "EarnRequest", "earn_points", "member_bala
 
 MAX_EARN = 1_000_000_000
 MAX_REASON_LENGTH = 500
+# Dates a loyalty program can mean: also far enough from the calendar's ends that a lifetime
+# added to them, or another offset, stays a date.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class EarnRefused(Exception):
@@ -66,7 +70,14 @@ async def earn_points(
     expires_at = request.expires_at
     if expires_at is None and program.points_lifetime_days:
         start = max(request.activates_at or now, now)
-        expires_at = start + timedelta(days=program.points_lifetime_days)
+        try:
+            expires_at = start + timedelta(days=program.points_lifetime_days)
+        except OverflowError:
+            raise EarnRefused(
+                "INVALID_DATES",
+                "the program's points lifetime ends after the calendar does",
+                "activatesAt",
+            ) from None
     scope = f"earn:{program.id}"
 
     async def work(session: AsyncSession) -> None:
@@ -124,8 +135,20 @@ def _validate(request: EarnRequest) -> None:
             "idempotencyKey",
         )
     for name, moment in (("activatesAt", request.activates_at), ("expiresAt", request.expires_at)):
-        if moment is not None and moment.tzinfo is None:
+        if moment is None:
+            continue
+        if moment.utcoffset() is None:
             raise EarnRefused("INVALID_DATES", f"{name} needs a time zone offset", name)
+        try:
+            in_utc = moment.astimezone(UTC)
+        except OverflowError:
+            in_utc = None
+        if in_utc is None or not EARLIEST <= in_utc <= LATEST:
+            raise EarnRefused(
+                "INVALID_DATES",
+                f"{name} must be between {EARLIEST.date()} and {LATEST.date()} (UTC)",
+                name,
+            )
 
 
 def _validate_times(request: EarnRequest, now: datetime) -> None:

@@ -109,8 +109,14 @@ class RateTable:
         return (today - self.as_of).days
 
     def check_fresh(self, now: datetime, max_age_days: int) -> None:
-        """Raise `StaleRates` when the table is older than ``max_age_days``."""
+        """Raise `StaleRates` when the table is older than ``max_age_days``, or dated in the
+        future (a table from the future would never grow old)."""
         age = self.age_days(now.date())
+        if age < -1:
+            raise StaleRates(
+                f"{self.source} rates are dated {self.as_of.isoformat()}, in the future; "
+                "refusing to price on them"
+            )
         if age > max_age_days:
             raise StaleRates(
                 f"{self.source} rates are from {self.as_of.isoformat()}, {age} days old "
@@ -162,18 +168,40 @@ def parse_ecb(document: bytes, *, source: str = "ecb") -> RateTable:
     if not days:
         raise FxError("the ECB document has no dated rates")
     latest = max(days, key=lambda cube: cube.get("time") or "")
+    try:
+        as_of = date.fromisoformat(latest.get("time") or "")
+    except ValueError as exc:
+        raise FxError(f"the ECB document's date {latest.get('time')!r} is not a date") from exc
     per_eur: dict[str, Decimal] = {}
     for cube in latest:
         currency, rate = cube.get("currency"), cube.get("rate")
-        if currency is None or rate is None:
+        if currency is None or rate is None or currency not in MINOR_UNITS:
             continue
-        try:
-            value = Decimal(rate)
-        except decimal.InvalidOperation as exc:
-            raise FxError(f"unreadable rate {rate!r} for {currency}") from exc
-        if value > 0 and currency in MINOR_UNITS:
-            per_eur[currency] = value
-    return RateTable(source, date.fromisoformat(latest.get("time") or ""), per_eur)
+        per_eur[currency] = _rate(currency, rate)
+    return RateTable(source, as_of, per_eur)
+
+
+# What a stored rate can hold (`FxRate.per_eur`: NUMERIC(24, 10)).
+_RATE_PLACES = 10
+_RATE_BELOW = Decimal(10) ** 14
+
+
+def _rate(currency: str, text: str) -> Decimal:
+    """A per-EUR rate as the ECB writes one: positive, finite, at most 10 decimals, below
+    10^14; anything else makes the whole document unusable (`FxError`)."""
+    try:
+        value = Decimal(text)
+    except decimal.InvalidOperation as exc:
+        raise FxError(f"unreadable rate {text!r} for {currency}") from exc
+    exponent = value.as_tuple().exponent
+    if (
+        not value.is_finite()
+        or not isinstance(exponent, int)
+        or not Decimal(0) < value < _RATE_BELOW
+        or value != value.quantize(Decimal(1).scaleb(-_RATE_PLACES), context=_APPROXIMATE)
+    ):
+        raise FxError(f"{text!r} is not a usable rate for {currency}")
+    return value
 
 
 class EcbRateProvider:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 MAX_LIFETIME = timedelta(days=1)
+# A quote stores amounts as NUMERIC(20, 6): 14 integer digits.
+_AMOUNT_BELOW = Decimal(10) ** 14
 
 
 class QuoteError(Exception):
@@ -91,6 +94,8 @@ async def create_quote(
                 f"{money.amount} has more decimals than {money.currency} has "
                 f"({minor_units(money.currency)})"
             )
+        if not Decimal(0) < money.amount < _AMOUNT_BELOW:
+            raise InvalidAmount(f"{money} is not a price: more than 0, less than 10^14")
     policy.check(rates, now)
     rate = rates.rate(option.cost.currency, program.currency)
     conversion = convert(

@@ -3,11 +3,12 @@ date, and refused when too old (fail closed)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app._types import utcnow
 from app.db import Database, insert_ignoring_conflicts
 from app.pricing.fx import SNAPSHOT_SOURCE, FxError, RatePolicy, RateProvider, RateTable
 from app.pricing.models import FxRate
@@ -30,8 +31,11 @@ class RateBook:
         self._table: RateTable | None = None
 
     async def refresh(self) -> RateTable:
-        """Fetch the provider's rates and store them (a day's rates are stored once)."""
+        """Fetch the provider's rates and store them (a day's rates are stored once); a table
+        dated in the future is refused, never stored (it would never grow stale)."""
         table = await self.provider.fetch()
+        if table.as_of > utcnow().date() + timedelta(days=1):
+            raise FxError(f"{table.source} rates are dated {table.as_of}, in the future")
         rows = [
             {"source": table.source, "as_of": table.as_of, "currency": c, "per_eur": rate}
             for c, rate in table.per_eur.items()

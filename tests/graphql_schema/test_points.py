@@ -98,6 +98,8 @@ async def test_earning_is_idempotent(client: httpx.AsyncClient, demo: DemoSeed) 
         ({"reason": " "}, "INVALID_REASON", "reason"),
         ({"memberId": "x" * 129}, "INVALID_MEMBER_ID", "memberId"),
         ({"expiresAt": "2020-01-01T00:00:00+00:00"}, "INVALID_DATES", "expiresAt"),
+        ({"expiresAt": "9999-12-31T23:00:00-14:00"}, "INVALID_DATES", "expiresAt"),
+        ({"activatesAt": "0001-01-01T00:00:00+14:00"}, "INVALID_DATES", "activatesAt"),
         (
             {"activatesAt": "2099-01-02T00:00:00+00:00", "expiresAt": "2099-01-01T00:00:00+00:00"},
             "INVALID_DATES",
@@ -293,6 +295,8 @@ async def test_foreign_currency_rewards_convert_through_the_rates(
         ({"rewardId": to_base64("Reward", "nobody:1")}, "NOT_FOUND"),
         ({"rewardId": to_base64("Reward", "tango:U999999")}, "REWARD_UNAVAILABLE"),
         ({"rewardId": to_base64("Reward", "tango:U002001"), "optionId": "26"}, "NOT_FOUND"),
+        ({"rewardId": to_base64("Reward", "tango:U002001"), "optionId": "sNaN"}, "NOT_FOUND"),
+        ({"rewardId": to_base64("Reward", "tango:U002001"), "optionId": "-sNaN1"}, "NOT_FOUND"),
         ({"rewardId": to_base64("Reward", "tango:U001000"), "amount": "100000"}, "INVALID_AMOUNT"),
         ({"rewardId": to_base64("Reward", "tango:U001000")}, "INVALID_AMOUNT"),
         # More decimals than the currency has (ISO 4217): 1.5 JPY, 10.005 USD.

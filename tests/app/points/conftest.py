@@ -55,7 +55,7 @@ class Books:
 
     async def problems(self) -> list[str]:
         async with self.database.session() as session:
-            return await audit.check(session, self.program.id)
+            return await audit.check(session, self.program.id, now=self.now)
 
     async def tamper(self, sql: str, **params: Any) -> None:
         """Write behind the ledger's back, as a bug or a hand edit would (ids as stored)."""

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
-from app.points import ledger
+from app.points import audit, ledger
 from app.points.models import JournalEntry, JournalLine, LedgerAccount, PointsLot
-from tests.app.points.conftest import Books
+from tests.app.points.conftest import Books, new_books
 
 pytestmark = pytest.mark.asyncio
 
@@ -245,3 +245,106 @@ async def test_a_journal_line_deleted(books: Books) -> None:
         ).all()
     problems = await _problems_after(books, "DELETE FROM journal_line WHERE id = :id", id=line_id)
     assert _found(problems, f"entry {hold_entry.id} pending lines do not balance")
+
+
+async def test_a_member_account_relabelled_a_system_account(books: Books) -> None:
+    """Relabelled, its balance would escape every member check (and the database's CHECK on
+    member balances): the audit goes by what the account is, not by its kind column."""
+    account = await books.account("m1")
+    await books.call(ledger.earn, account, 100, reason="x")
+    problems = await _problems_after(
+        books,
+        "UPDATE ledger_account SET kind = 'issuance', posted_credits = posted_credits + 1000000 "
+        "WHERE id = :id",
+        id=account.id,
+    )
+    assert _found(problems, f"account {account.id} is a member's but has kind 'issuance'")
+    assert _found(problems, f"account {account.id} posted_credits=1000100")
+
+
+async def test_a_lot_marked_expired_before_its_time(books: Books) -> None:
+    account = await books.account("m1")
+    lot = await books.call(
+        ledger.earn, account, 100, reason="x", expires_at=books.now + timedelta(days=30)
+    )
+    hold = await books.call(ledger.place_hold, account, 100)
+    problems = await _problems_after(
+        books, "UPDATE points_lot SET state = 'expired' WHERE id = :id", id=lot.id
+    )
+    assert _found(problems, f"lot {lot.id} is expired before its expiry")
+    await books.call(ledger.void_hold, hold.id)  # the void burns the points: still seen
+    assert _found(await books.problems(), f"lot {lot.id} has points expired before")
+
+
+async def test_a_lot_that_never_expires_marked_expired(books: Books) -> None:
+    account = await books.account("m1")
+    lot = await books.call(ledger.earn, account, 100, reason="x")
+    hold = await books.call(ledger.place_hold, account, 100)
+    await books.tamper("UPDATE points_lot SET state = 'expired' WHERE id = :id", id=lot.id)
+    await books.call(ledger.void_hold, hold.id)
+    assert _found(await books.problems(), f"lot {lot.id} never expires, yet 100 expired")
+
+
+async def test_a_posted_amount_on_a_hold_that_was_not_posted(books: Books) -> None:
+    account = await books.account("m1")
+    await books.call(ledger.earn, account, 100, reason="x")
+    voided = await books.call(ledger.place_hold, account, 60)
+    pending = await books.call(ledger.place_hold, account, 10)
+    await books.call(ledger.void_hold, voided.id)
+    problems = await _problems_after(
+        books,
+        "UPDATE hold SET posted_amount = amount WHERE id IN (:voided, :pending)",
+        voided=voided.id,
+        pending=pending.id,
+    )
+    assert _found(problems, f"hold {voided.id} (voided) says 60 were posted")
+    assert _found(problems, f"hold {pending.id} (pending) says 10 were posted")
+
+
+async def test_a_hold_that_never_expires_recorded_as_expired(books: Books) -> None:
+    """Void and hold expiry have the same lines: relabel both the status and the entry, and
+    only the missing expiry gives it away."""
+    account = await books.account("m1")
+    await books.call(ledger.earn, account, 100, reason="x")
+    hold = await books.call(ledger.place_hold, account, 60)
+    await books.call(ledger.void_hold, hold.id)
+    await books.tamper("UPDATE hold SET status = 'expired' WHERE id = :id", id=hold.id)
+    await books.tamper(
+        "UPDATE journal_entry SET kind = 'hold_expire' WHERE hold_id = :id AND kind = 'void'",
+        id=hold.id,
+    )
+    assert _found(await books.problems(), f"hold {hold.id} is expired, but its expiry is None")
+
+
+async def test_a_post_after_its_hold_expired(books: Books) -> None:
+    account = await books.account("m1")
+    await books.call(ledger.earn, account, 100, reason="x")
+    hold = await books.call(
+        ledger.place_hold, account, 60, expires_at=books.now + timedelta(hours=1)
+    )
+    books.advance(minutes=30)
+    await books.call(ledger.post_hold, hold.id)
+    earlier = books.now - timedelta(minutes=10)
+    problems = await _problems_after(
+        books,
+        "UPDATE hold SET expires_at = :at WHERE id = :id",
+        id=hold.id,
+        at=earlier.replace(tzinfo=None) if books.database.is_sqlite else earlier,
+    )
+    assert _found(problems, f"hold {hold.id} was posted at", "after its expiry")
+
+
+async def test_an_account_moved_to_another_program(books: Books) -> None:
+    other = await new_books(books.database)
+    account = await books.account("m1")
+    await books.call(ledger.earn, account, 100, reason="x")
+    await books.tamper(
+        "UPDATE ledger_account SET program_id = :other WHERE id = :id",
+        other=other.program.id,
+        id=account.id,
+    )
+    async with books.database.session() as session:
+        everyone = await audit.check(session, now=books.now)
+    assert _found(everyone, f"account {account.id} is in program {other.program.id}")
+    assert _found(everyone, f"is about account {account.id} of program {other.program.id}")
+    assert _found(await books.problems(), f"is about account {account.id} of program None")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -18,7 +19,7 @@ from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import Database
-from app.points import ledger
+from app.points import expiry, ledger
 from app.points.models import Hold, JournalEntry, PointsLot
 from app.points.service import EarnRequest, earn_points
 from tests.app.points.conftest import Books
@@ -180,16 +181,10 @@ async def test_sweeps_and_settlements_never_deadlock(books: Books) -> None:
         ledger.place_hold, account, 30, expires_at=books.now + timedelta(hours=1)
     )
     books.advance(hours=2)
-    deadlocks = 0
     account_locked = asyncio.Event()
 
-    def count(context: ExceptionContext) -> None:
-        nonlocal deadlocks
-        if getattr(context.original_exception, "sqlstate", None) == "40P01":
-            deadlocks += 1
-
     async def sweeper(session: AsyncSession) -> None:
-        locked = await ledger.settle_lots(session, account.id, now=books.now)
+        locked, _ = await ledger.settle_lots(session, account.id, now=books.now)
         account_locked.set()
         await asyncio.sleep(0.3)  # the void starts meanwhile
         with contextlib.suppress(ledger.HoldNotPending):
@@ -200,12 +195,96 @@ async def test_sweeps_and_settlements_never_deadlock(books: Books) -> None:
         with contextlib.suppress(ledger.HoldNotPending):
             await books.call(ledger.void_hold, hold.id)
 
+    with _counting_deadlocks(books) as deadlocks:
+        await asyncio.gather(books.run(sweeper), settlement())
+    assert deadlocks == []
+    assert await books.balance(account) == ledger.Balance(available=50, pending=0, held=0)
+    assert await books.problems() == []
+
+
+async def test_an_extension_and_a_settlement_in_one_unit_of_work_never_deadlock(
+    books: Books,
+) -> None:
+    """A saga step extends one hold, then voids another of the same account, while a
+    settlement voids the first: the extension locks the account first, like the others."""
+    account = await books.account("m1")
+    await books.call(ledger.earn, account, 100, reason="x")
+    first = await books.call(
+        ledger.place_hold, account, 10, expires_at=books.now + timedelta(hours=1)
+    )
+    second = await books.call(ledger.place_hold, account, 10)
+    extended = asyncio.Event()
+
+    async def saga(session: AsyncSession) -> None:
+        later = books.now + timedelta(hours=2)
+        with contextlib.suppress(ledger.HoldNotPending):
+            await ledger.extend_hold(session, first.id, now=books.now, expires_at=later)
+        extended.set()
+        await asyncio.sleep(0.3)
+        await ledger.void_hold(session, second.id, now=books.now)
+
+    async def settlement() -> None:
+        await extended.wait()
+        with contextlib.suppress(ledger.HoldNotPending):
+            await books.call(ledger.void_hold, first.id)
+
+    with _counting_deadlocks(books) as deadlocks:
+        await asyncio.gather(books.run(saga), settlement())
+    assert deadlocks == []
+    assert await books.balance(account) == ledger.Balance(available=100, pending=0, held=0)
+    assert await books.problems() == []
+
+
+async def test_sweeps_and_settlements_over_many_accounts(
+    books: Books, postgresql_only: None
+) -> None:
+    accounts = [await books.account(f"m{n:03}") for n in range(40)]
+    holds = []
+    for account in accounts:
+        soon = books.now + timedelta(minutes=30)
+        await books.call(ledger.earn, account, 50, reason="x", expires_at=soon)
+        await books.call(ledger.earn, account, 50, reason="x")
+        for _ in range(3):
+            holds.append(
+                await books.call(
+                    ledger.place_hold, account, 20, expires_at=books.now + timedelta(minutes=10)
+                )
+            )
+    books.advance(hours=1)
+
+    async def void(hold: Hold) -> None:
+        with contextlib.suppress(ledger.HoldNotPending):
+            await books.call(ledger.void_hold, hold.id)
+
+    async def sweeps() -> list[expiry.SweepReport]:
+        return list(
+            await asyncio.gather(
+                books.sweep(batch=5), books.sweep(batch=7), books.sweep(batch=3, budget=None)
+            )
+        )
+
+    with _counting_deadlocks(books) as deadlocks:
+        sweeping = asyncio.create_task(sweeps())
+        await asyncio.gather(*(void(hold) for hold in holds[::4]))
+        reports = await sweeping
+    assert deadlocks == []
+    assert [report.accounts_failed for report in reports] == [0, 0, 0]
+    for account in accounts:
+        assert await books.balance(account) == ledger.Balance(available=50, pending=0, held=0)
+    assert await books.problems() == []
+
+
+@contextlib.contextmanager
+def _counting_deadlocks(books: Books) -> Iterator[list[str]]:
+    found: list[str] = []
+
+    def count(context: ExceptionContext) -> None:
+        if getattr(context.original_exception, "sqlstate", None) == "40P01":
+            found.append(str(context.original_exception))
+
     engine = books.database.engine.sync_engine
     event.listen(engine, "handle_error", count)
     try:
-        await asyncio.gather(books.run(sweeper), settlement())
+        yield found
     finally:
         event.remove(engine, "handle_error", count)
-    assert deadlocks == 0
-    assert await books.balance(account) == ledger.Balance(available=50, pending=0, held=0)
-    assert await books.problems() == []

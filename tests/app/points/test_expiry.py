@@ -3,6 +3,7 @@ fails does not keep everyone else's points from expiring."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -125,3 +126,67 @@ async def test_a_transaction_commits_when_its_time_is_up(books: Books) -> None:
     assert report == expiry.SweepReport(accounts_settled=4, holds_expired=4, transactions=4)
     for account in accounts:
         assert await books.balance(account) == ledger.Balance(available=0, pending=0, held=0)
+
+
+async def test_an_account_with_hundreds_due_is_settled_in_small_steps(
+    books: Books, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 due lots and 150 overdue holds on one account: no transaction settles more than
+    `LOTS_PER_STEP` lots and `HOLDS_PER_STEP` holds of it, and one pass finishes it."""
+    account = await books.account("heavy")
+
+    async def seed(session: AsyncSession) -> None:
+        for number in range(300):
+            soon = books.now + timedelta(minutes=30 + number % 5)
+            await ledger.earn(session, account, 10, now=books.now, reason="x", expires_at=soon)
+        for _ in range(150):
+            soon = books.now + timedelta(minutes=10)
+            await ledger.place_hold(session, account, 5, now=books.now, expires_at=soon)
+
+    await books.run(seed)
+    books.advance(hours=2)
+    steps: list[tuple[int, int]] = []
+    settle, expire = ledger._settle_lot, ledger.expire_hold
+    counts = [0, 0]
+
+    async def counting_settle(*args: Any, **kwargs: Any) -> None:
+        counts[0] += 1
+        await settle(*args, **kwargs)
+
+    async def counting_expire(*args: Any, **kwargs: Any) -> Any:
+        counts[1] += 1
+        return await expire(*args, **kwargs)
+
+    def begin(*_: Any) -> None:
+        steps.append((counts[0], counts[1]))
+
+    monkeypatch.setattr(ledger, "_settle_lot", counting_settle)
+    monkeypatch.setattr(ledger, "expire_hold", counting_expire)
+    engine = books.database.engine.sync_engine
+    event.listen(engine, "begin", begin)
+    try:
+        report = await books.sweep()
+    finally:
+        event.remove(engine, "begin", begin)
+    steps.append((counts[0], counts[1]))
+    per_step = [(b[0] - a[0], b[1] - a[1]) for a, b in itertools.pairwise(steps)]
+    assert max(lots for lots, _ in per_step) <= expiry.LOTS_PER_STEP
+    assert max(holds for _, holds in per_step) <= expiry.HOLDS_PER_STEP
+    assert (report.accounts_settled, report.holds_expired, report.accounts_failed) == (1, 150, 0)
+    assert await books.balance(account) == ledger.Balance(available=0, pending=0, held=0)
+    assert await books.problems() == []
+
+
+async def test_a_broken_account_is_skipped_on_every_pass(books: Books) -> None:
+    accounts = await _due_accounts(books, 6)
+    broken = sorted(accounts, key=lambda a: a.id)[2]
+    await books.tamper(
+        "DELETE FROM lot_allocation WHERE hold_id IN (SELECT id FROM hold WHERE account_id = :id)",
+        id=broken.id,
+    )
+    for _ in range(2):
+        report = await books.sweep(batch=3)
+        assert report.accounts_failed == 1
+    for account in accounts:
+        if account.id != broken.id:
+            assert await books.balance(account) == ledger.Balance(available=0, pending=0, held=0)

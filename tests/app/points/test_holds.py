@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -142,3 +142,51 @@ async def test_posting_part_of_a_hold_whose_lot_expired_meanwhile(books: Books) 
     await books.sweep()
     assert await books.balance(account) == ledger.Balance(available=0, pending=0, held=0)
     assert await books.problems() == []
+
+
+async def test_what_a_read_shows_available_can_be_held_before_the_sweep(books: Books) -> None:
+    """A hold past its expiry gives its points back on read; a new hold must find them too."""
+    account = await books.account("m1")
+    await books.call(ledger.earn, account, 100, reason="x")
+    first = await books.call(
+        ledger.place_hold, account, 100, expires_at=books.now + timedelta(hours=1)
+    )
+    books.advance(hours=2)
+    async with books.database.session() as session:
+        seen = await ledger.balance_at(session, account.id, now=books.now)
+    assert seen == ledger.Balance(available=100, pending=0, held=0)
+    second = await books.call(ledger.place_hold, account, 100)
+    assert second.status == HoldStatus.PENDING
+    with pytest.raises(ledger.HoldNotPending) as caught:
+        await books.call(ledger.post_hold, first.id)
+    assert caught.value.status == HoldStatus.EXPIRED, "the new hold recorded the old one's expiry"
+    assert await books.problems() == []
+
+
+async def test_one_instant_in_any_offset_is_one_expiry(books: Books) -> None:
+    account = await books.account("m1")
+    await books.call(ledger.earn, account, 100, reason="x")
+    tokyo, samoa = timezone(timedelta(hours=9)), timezone(timedelta(hours=-11))
+    expires = (books.now + timedelta(hours=1)).astimezone(tokyo)
+    hold = await books.call(ledger.place_hold, account, 10, expires_at=expires)
+    books.now = expires.astimezone(samoa)  # exactly expires_at, in another offset
+    with pytest.raises(ledger.HoldExpired):
+        await books.call(ledger.post_hold, hold.id)
+    with pytest.raises(ledger.HoldExpired):
+        await books.call(ledger.extend_hold, hold.id, expires_at=books.now + timedelta(hours=1))
+    assert (await books.call(ledger.void_hold, hold.id)).status == HoldStatus.EXPIRED
+    assert await books.problems() == []
+
+
+async def test_naive_datetimes_are_refused_as_ledger_errors(books: Books) -> None:
+    account = await books.account("m1")
+    await books.call(ledger.earn, account, 100, reason="x")
+    hold = await books.call(ledger.place_hold, account, 10)
+    naive = datetime(2030, 1, 1)  # noqa: DTZ001 - the point of the test
+    for attempt in (
+        books.call(ledger.place_hold, account, 10, expires_at=naive),
+        books.call(ledger.earn, account, 10, reason="x", expires_at=naive),
+        books.call(ledger.extend_hold, hold.id, expires_at=naive),
+    ):
+        with pytest.raises(ledger.LedgerError, match="time zone"):
+            await attempt

@@ -141,10 +141,17 @@ class Model:
                     self.entries[member][("expire", lot.remaining)] += 1
                 lot.state, lot.expired, lot.remaining = "expired", lot.expired + lot.remaining, 0
 
+    def prepare_hold(self, member: str, now: datetime) -> None:
+        """What a hold does first: expire the member's overdue holds, settle due lots."""
+        for hold in self.holds.values():
+            if hold.account == member and hold.status == "pending" and _overdue(hold, now):
+                self.resolve(hold, "expired", now)
+        self.settle(member, now)
+
     def available_after_settling(self, member: str, now: datetime) -> int:
         """What a hold would find: a refused hold settles nothing (it writes nothing)."""
         future = copy.deepcopy(self)
-        future.settle(member, now)
+        future.prepare_hold(member, now)
         return future.balance(member).available
 
     def hold(self, member: str, amount: int, expires: datetime | None) -> ModelHold:
@@ -272,7 +279,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert (refused.available, amount > available) == (available, True)  # noqa: PT017
             return multiple()
         assert amount <= available
-        self.model.settle(member, self.now)
+        self.model.prepare_hold(member, self.now)
         self.model.holds[hold.id] = self.model.hold(member, amount, expires)
         return hold.id
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from app.db import Database
 from app.points.service import EarnRefused, EarnRequest, earn_points
-from tests.app.points.conftest import Books
+from tests.app.points.conftest import Books, new_books
 
 pytestmark = pytest.mark.asyncio
 
@@ -47,3 +48,30 @@ async def test_one_instant_in_another_offset_is_the_same_input(books: Books) -> 
     with pytest.raises(EarnRefused) as refused:
         await _earn(books, later)
     assert refused.value.code == "IDEMPOTENCY_KEY_REUSED"
+
+
+@pytest.mark.parametrize(
+    ("activates_at", "expires_at"),
+    [
+        (None, datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-14)))),
+        (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))), None),
+        (datetime(1969, 12, 31, tzinfo=UTC), None),
+        (datetime(9000, 1, 2, tzinfo=UTC), None),
+    ],
+    ids=["after-9999-in-utc", "before-year-1-in-utc", "before-1970", "after-9000"],
+)
+async def test_dates_off_the_calendar_are_refused(
+    books: Books, activates_at: datetime | None, expires_at: datetime | None
+) -> None:
+    request = EarnRequest("m1", 10, "r", "k", activates_at=activates_at, expires_at=expires_at)
+    with pytest.raises(EarnRefused) as refused:
+        await _earn(books, request)
+    assert refused.value.code == "INVALID_DATES"
+
+
+async def test_a_lifetime_past_the_calendar_is_refused(database: Database) -> None:
+    books = await new_books(database, lifetime_days=3_000_000)
+    request = EarnRequest("m1", 10, "r", "k", activates_at=datetime(8999, 6, 1, tzinfo=UTC))
+    with pytest.raises(EarnRefused) as refused:
+        await _earn(books, request)
+    assert refused.value.code == "INVALID_DATES"

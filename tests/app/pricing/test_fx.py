@@ -103,3 +103,33 @@ async def test_rates_from_a_url() -> None:
     respx.get(ECB_DAILY_URL).respond(503)
     with pytest.raises(FxError, match="cannot fetch"):
         await EcbRateProvider(ECB_DAILY_URL).fetch()
+
+
+def _document(rate: str, time: str = "2026-11-23") -> bytes:
+    return (
+        '<?xml version="1.0"?><gesmes:Envelope xmlns:gesmes="http://www.gesmes.org/xml/2002-08-01"'
+        ' xmlns="http://www.ecb.int/vocabulary/2002-08-01/eurofxref"><Cube>'
+        f'<Cube time="{time}"><Cube currency="USD" rate="{rate}"/></Cube></Cube></gesmes:Envelope>'
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "rate", ["NaN", "sNaN", "Infinity", "1E+400", "0", "-1.2", "1.08660000001", "abc"]
+)
+def test_a_feed_with_an_unusable_rate_is_refused_whole(rate: str) -> None:
+    with pytest.raises(FxError):
+        parse_ecb(_document(rate))
+
+
+@pytest.mark.parametrize("time", ["2026-13-40", "2026-02-30", "yesterday"])
+def test_a_feed_with_an_impossible_date_is_refused(time: str) -> None:
+    with pytest.raises(FxError):
+        parse_ecb(_document("1.1", time=time))
+
+
+def test_rates_dated_in_the_future_are_stale_at_once() -> None:
+    table = RateTable("ecb", date(2099, 1, 1), {"USD": Decimal("1.1")})
+    with pytest.raises(StaleRates, match="in the future"):
+        table.check_fresh(datetime(2026, 11, 23, tzinfo=UTC), 4)
+    tomorrow = RateTable("ecb", date(2026, 11, 24), {"USD": Decimal("1.1")})
+    tomorrow.check_fresh(datetime(2026, 11, 23, 23, tzinfo=UTC), 4)  # a time zone ahead: fine

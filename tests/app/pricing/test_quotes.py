@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -228,3 +229,46 @@ async def test_every_pair_of_the_snapshot_is_quoted_and_stored_exactly(
                 markup_percent=row.markup_percent,
             )
             assert again == row.points, (source, target)
+
+
+async def test_a_broken_feed_falls_back_to_the_stored_rates(
+    database: Database, tmp_path: Path
+) -> None:
+    """A feed with a NaN, an impossible date, a rate finer than we store, or a date in the
+    future is an `FxError`: the book prices on what it stored last, never on that."""
+    good = tmp_path / "good.xml"
+    good.write_bytes(_feed("1.0866", date.today().isoformat()))  # noqa: DTZ011
+    await RateBook(
+        database, EcbRateProvider(str(good)), max_age_days=4, allow_stale_snapshot=False
+    ).refresh()
+    for name, document in {
+        "nan": _feed("NaN"),
+        "bad-date": _feed("1.1", "2026-02-30"),
+        "too-fine": _feed("1.08660000001"),
+        "future": _feed("1.5", "2099-01-01"),
+    }.items():
+        feed = tmp_path / f"{name}.xml"
+        feed.write_bytes(document)
+        book = RateBook(
+            database, EcbRateProvider(str(feed)), max_age_days=4, allow_stale_snapshot=False
+        )
+        table = await book.current(datetime.now(UTC))
+        assert table.per_eur["USD"] == Decimal("1.0866"), name
+
+
+def _feed(rate: str, time: str = "2026-11-23") -> bytes:
+    return (
+        '<?xml version="1.0"?><gesmes:Envelope xmlns:gesmes="http://www.gesmes.org/xml/2002-08-01"'
+        ' xmlns="http://www.ecb.int/vocabulary/2002-08-01/eurofxref"><Cube>'
+        f'<Cube time="{time}"><Cube currency="USD" rate="{rate}"/></Cube></Cube></gesmes:Envelope>'
+    ).encode()
+
+
+@pytest.mark.parametrize("amount", ["0", "-0", "0E+5", "1E+20", "123456789012345"])
+async def test_create_quote_refuses_prices_it_cannot_store_or_charge(
+    database: Database, amount: str
+) -> None:
+    price = Money(Decimal(amount), "USD")
+    option = PricedOption(reward_ref="x:1", option_ref=None, face_value=price, cost=price)
+    with pytest.raises(InvalidAmount, match="not a price"):
+        await _quote(database, option=option)
