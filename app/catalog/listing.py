@@ -26,10 +26,12 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    column,
     exists,
     func,
     literal,
     or_,
+    text,
     tuple_,
     type_coerce,
 )
@@ -40,6 +42,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import col
 
 from app._types import InternedUuid
+from app.catalog import _search
 from app.catalog.models import OptionPrice, Reward, RewardCountry, RewardOption, RewardPrice
 
 __all__ = [
@@ -135,9 +138,10 @@ def _escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _parameters(price_class_id: uuid.UUID, wanted: RewardFilter) -> dict[str, Any]:
+def _parameters(price_class_id: uuid.UUID, wanted: RewardFilter, dialect: str) -> dict[str, Any]:
     """The values of a filter, by the names its statement binds them to; an unused filter has
-    none (and its condition is not in the statement)."""
+    none (and its condition is not in the statement). A SQLite search of three characters or
+    more goes through the trigram index (`app.catalog._search`)."""
     values: dict[str, Any] = {"price_class": price_class_id}
     if wanted.kinds:
         values["kinds"] = list(wanted.kinds)
@@ -146,7 +150,10 @@ def _parameters(price_class_id: uuid.UUID, wanted: RewardFilter) -> dict[str, An
     if wanted.currency:
         values["currency"] = wanted.currency.upper()
     if wanted.search:
-        values["search"] = f"%{_escape(wanted.search.lower())}%"
+        if dialect == "sqlite" and len(wanted.search) >= _search.MIN_INDEXED:
+            values["search_glob"] = _search.glob_pattern(wanted.search)
+        else:
+            values["search"] = f"%{_escape(wanted.search.lower())}%"
         values["prefix"] = f"{_escape(wanted.search.lower())}%"
     if wanted.country:
         values["country"] = wanted.country.upper()
@@ -170,6 +177,8 @@ def _conditions(used: frozenset[str]) -> list[ColumnElement[bool]]:
         conditions.append(col(Reward.currency) == bindparam("currency"))
     if "search" in used:
         conditions.append(col(Reward.search_text).like(bindparam("search"), escape="\\"))
+    if "search_glob" in used:
+        conditions.append(col(Reward.id).in_(_INDEXED_SEARCH))
     if "country" in used:
         listed = exists().where(
             col(RewardCountry.reward_id) == Reward.id,
@@ -181,6 +190,9 @@ def _conditions(used: frozenset[str]) -> list[ColumnElement[bool]]:
     if "max_points" in used:
         conditions.append(col(RewardPrice.min_points) <= bindparam("max_points"))
     return conditions
+
+
+_INDEXED_SEARCH = text(_search.SQLITE_MATCHES).columns(column("reward_id", _ID))
 
 
 def _sort_key(sort: RewardSort, search: bool) -> tuple[list[Any], bool]:
@@ -210,7 +222,7 @@ def _page_statement(
     """A page's statement for one shape of query, built once: what varies between requests
     is bound at execution (SQLAlchemy then reuses its compiled form as well), and the Python
     types of its sort key, which cursors must match."""
-    key, descending = _sort_key(sort, "search" in used)
+    key, descending = _sort_key(sort, "prefix" in used)
     statement = (
         select_columns(*_SHOWN, *key[:-1])
         .join(RewardPrice, col(RewardPrice.reward_id) == Reward.id)
@@ -243,7 +255,7 @@ def list_rewards(
 ) -> RewardPage:
     """One page: at most ``first`` (capped at `MAX_PAGE`) rewards after the cursor ``after``."""
     size = max(1, min(first, MAX_PAGE))
-    values = _parameters(price_class_id, wanted)
+    values = _parameters(price_class_id, wanted, connection.dialect.name)
     statement, key_types = _page_statement(sort, frozenset(values), after is not None)
     if after is not None:
         values.update((f"after_{i}", value) for i, value in enumerate(_typed(after, key_types)))
@@ -323,7 +335,7 @@ def _count_statement(used: frozenset[str]) -> Select[Any]:
 def count_rewards(
     connection: Connection, price_class_id: uuid.UUID, *, wanted: RewardFilter
 ) -> int:
-    values = _parameters(price_class_id, wanted)
+    values = _parameters(price_class_id, wanted, connection.dialect.name)
     return int(connection.execute(_count_statement(frozenset(values)), values).scalar_one())
 
 

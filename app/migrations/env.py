@@ -15,6 +15,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
 from app._types import ExactDecimal, UTCDateTime
+from app.catalog._search import UNMODELLED
 from app.models import metadata
 
 
@@ -29,6 +30,11 @@ def render_item(kind: str, value: Any, autogen: AutogenContext) -> str | Literal
     return False
 
 
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Leave out of comparisons what the models do not describe (the search index)."""
+    return name not in UNMODELLED
+
+
 def run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -40,6 +46,7 @@ def run_migrations(connection: Connection) -> None:
         transactional_ddl=True,
         user_module_prefix="sqlmodel.sql.sqltypes.",
         render_item=render_item,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
