@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, NoReturn, TypeVar
@@ -20,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app import __version__, background, migrations
 from app._types import utcnow
+from app.catalog.listing import RewardFilter
 from app.catalog.refresh import VendorRefresh
 from app.db import Database
 from app.log import configure_logging
@@ -96,13 +98,17 @@ def serve(
     else:
         typer.echo(f"GraphQL endpoint: POST {base}/graphql  (GraphiQL is off)")
     if not settings.is_production:
-        refreshed = asyncio.run(_refresh_catalog(settings, None, only_if_empty=True))
-        if refreshed:
-            typer.echo(
-                f"Catalog: {sum(r.products for r in refreshed)} products from "
-                f"{sum(r.ok for r in refreshed)} of {len(refreshed)} vendors."
-            )
         demo = _with_database(settings, lambda db: _seed_demo(db, settings))
+        rewards = asyncio.run(_rewards_for(settings, demo.program_id))
+        if rewards:
+            typer.echo(f"Catalog: {rewards} rewards (the demo program's `totalCount`).")
+        elif settings.catalog_schedule:
+            typer.echo(
+                "Catalog: empty; it fills from the vendors in the background while the "
+                "gateway serves (`GET /readyz` says which vendors are still filling)."
+            )
+        else:
+            typer.echo("Catalog: empty; the schedule is off: run `rewardgate catalog refresh`.")
         member = demo.members[0]
         typer.echo(
             "Demo partner seeded. Paste one of these into GraphiQL's Headers tab:\n"
@@ -191,18 +197,21 @@ def catalog_refresh(
     unknown = set(vendor or ()) - {spec.name for spec in VENDORS}
     if unknown:
         _fail(f"unknown vendor {', '.join(sorted(unknown))}", code=2)
-    results = asyncio.run(_refresh_catalog(settings, vendor, only_if_empty=False))
+    results = asyncio.run(_refresh_catalog(settings, vendor))
     if not all(result.ok for result in results):
         raise typer.Exit(1)
 
 
-async def _refresh_catalog(
-    settings: Settings, names: list[str] | None, *, only_if_empty: bool
-) -> list[VendorRefresh]:
+async def _rewards_for(settings: Settings, program_id: uuid.UUID) -> int:
+    """How many rewards the program sees, as its `totalCount` counts them."""
+    async with open_services(settings) as services:
+        price_class = await services.catalog.price_class_id(program_id)
+        return await services.catalog.count(price_class, RewardFilter())
+
+
+async def _refresh_catalog(settings: Settings, names: list[str] | None) -> list[VendorRefresh]:
     """Refresh with a progress line per vendor (Rich), returning the results."""
     async with open_services(settings) as services:
-        if only_if_empty and await services.catalog.version() > 0:
-            return []
         chosen = names or list(services.vendors.adapters)
         with Progress(
             SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=False

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app import migrations
+from app.catalog.service import CatalogService
 from app.db import Database
 from app.log import get_logger
-from app.vendor_pool import VendorPool
 
 __all__ = ["CHECK_TIMEOUT_SECONDS", "Readiness", "check_readiness"]
 
@@ -40,10 +40,11 @@ class Readiness:
         }
 
 
-async def check_readiness(database: Database, vendors: VendorPool | None = None) -> Readiness:
-    """Database and migrations decide readiness; vendor circuits are reported beside them
-    (an open circuit degrades one vendor's rewards, it does not make the gateway unready)."""
-    readiness = Readiness(vendors=vendors.health() if vendors else [])
+async def check_readiness(database: Database, catalog: CatalogService | None = None) -> Readiness:
+    """Database and migrations decide readiness; each vendor is reported beside them, as
+    `vendorHealth` reports it (healthy, still filling its first catalog, or failing): one
+    vendor's trouble degrades its rewards, it does not make the gateway unready."""
+    readiness = Readiness()
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             await database.ping()
@@ -59,4 +60,11 @@ async def check_readiness(database: Database, vendors: VendorPool | None = None)
         "current": sorted(state.current),
         "head": sorted(state.heads),
     }
+    if catalog is not None and state.at_head:
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+                readiness.vendors = [row.as_json() for row in await catalog.health()]
+        except Exception as exc:  # reported, not deciding: the vendors' circuits instead
+            _logger.warning("readiness.vendor_health_failed", error=repr(exc))
+            readiness.vendors = catalog.vendors.health()
     return readiness

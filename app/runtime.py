@@ -47,7 +47,7 @@ async def open_services(
         stack.push_async_callback(vendors.aclose)
         rates = RateBook(
             database,
-            EcbRateProvider(settings.fx.source),
+            EcbRateProvider(settings.rates_location),
             max_age_days=settings.fx.max_age_days,
             allow_stale_snapshot=settings.allow_stale_snapshot,
         )

@@ -5,11 +5,12 @@ This is the one module in `app` that imports `graphql_schema`: it mounts the sch
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import itertools
 import secrets
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TypedDict
 
 from asgi_correlation_id import CorrelationIdMiddleware
@@ -24,13 +25,16 @@ from strawberry.schema import BaseSchema
 
 from app._access_log import AccessLogMiddleware
 from app._request_size import RequestSizeLimitMiddleware
+from app._types import utcnow
+from app.background import run_until_exit
 from app.catalog.offers import LiveOffers
 from app.catalog.service import CatalogService
 from app.db import Database
 from app.health import check_readiness
-from app.log import configure_logging
+from app.log import configure_logging, get_logger
 from app.partners.auth import CredentialCache
 from app.partners.demo import public_demo_key_hashes
+from app.pricing.fx import FxError, StaleRates
 from app.pricing.rates import RateBook
 from app.runtime import open_services
 from app.settings import Settings, load_settings
@@ -42,6 +46,9 @@ from graphql_schema.view import GraphQLView
 __all__ = ["app_from_environment", "create_app"]
 
 REQUEST_ID_HEADER = "X-Request-ID"
+RATES_CHECK_SECONDS = 30.0
+_RATES_FIX = "point REWARDGATE_FX__SOURCE at fresh ECB rates (the default in production)"
+_logger = get_logger(__name__)
 
 
 class State(TypedDict):
@@ -66,7 +73,9 @@ def create_app(settings: Settings, *, schema: BaseSchema | None = None) -> Starl
             open_services(settings, jobs=True) as services,
             _opened(cache),
             _startup_objects_frozen(),
+            AsyncExitStack() as stack,
         ):
+            run_until_exit(stack, _say_if_rates_are_stale(services.rates), name="rates:check")
             yield {
                 "database": services.database,
                 "vendors": services.vendors,
@@ -164,7 +173,7 @@ async def _opened(cache: Backend | None) -> AsyncIterator[None]:
 def app_from_environment() -> Starlette:
     """The factory uvicorn calls in each worker process: settings and logging from the env."""
     settings = load_settings()
-    configure_logging(settings)
+    configure_logging(settings, background=True)
     return create_app(settings)
 
 
@@ -173,5 +182,23 @@ async def _healthz(_request: Request) -> JSONResponse:
 
 
 async def _readyz(request: Request) -> JSONResponse:
-    readiness = await check_readiness(request.state.database, request.state.vendors)
-    return JSONResponse(readiness.as_json(), status_code=200 if readiness.ready else 503)
+    readiness = await check_readiness(request.state.database, request.state.catalog)
+    body = readiness.as_json()
+    body["rates"] = request.state.rates.describe(utcnow())
+    return JSONResponse(body, status_code=200 if readiness.ready else 503)
+
+
+async def _say_if_rates_are_stale(rates: RateBook) -> None:
+    """At start, one clear line when the rates cannot price (quotes are refused until they
+    can): stale ones (the packaged snapshot in production, a feed that stopped) or none."""
+    try:
+        async with asyncio.timeout(RATES_CHECK_SECONDS):
+            table = await rates.current(utcnow())
+    except StaleRates as exc:
+        _logger.warning("pricing.rates_stale", reason=str(exc), fix=_RATES_FIX)
+    except (FxError, TimeoutError) as exc:
+        _logger.warning("pricing.rates_unavailable", reason=str(exc) or "timed out", fix=_RATES_FIX)
+    except Exception as exc:  # a database that is not there yet: /readyz says so
+        _logger.warning("pricing.rates_unavailable", reason=repr(exc), fix=_RATES_FIX)
+    else:
+        _logger.info("pricing.rates", source=table.source, as_of=table.as_of.isoformat())

@@ -53,6 +53,8 @@ NESTED_DELIMITER = "__"
 _RESERVED_PREFIXES = (f"{ENV_PREFIX}TEST_",)
 
 SCHEMA_NAME_PATTERN = r"^[a-z_][a-z0-9_]{0,62}$"
+ECB_DAILY_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+SNAPSHOT = "snapshot"  # the rates file shipped in the package
 DEVELOPMENT_MEMBER_TOKEN_SECRET = "development-only-member-token-secret-do-not-deploy"  # noqa: S105
 
 _SUPPORTED_DRIVERS = {
@@ -83,9 +85,9 @@ class FxSettings(BaseModel):
 
     source: str | None = Field(
         default=None,
-        description="ECB daily rates XML: a file path or an http(s) URL (e.g. "
-        "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml); unset: the dated "
-        "snapshot shipped in the package.",
+        description="ECB daily rates XML: an http(s) URL or a file path; `snapshot`: the dated "
+        "file shipped in the package. Unset: the ECB's daily file "
+        f"({ECB_DAILY_URL}) in production, the snapshot in development.",
     )
     max_age_days: Annotated[int, Field(ge=0, le=60)] = Field(
         default=4, description="Rates older than this fail closed (quotes are refused)."
@@ -142,6 +144,12 @@ class Settings(BaseSettings):
         default=None,
         description="Serve GraphiQL on `GET /graphql`; default on in development, off in "
         "production.",
+    )
+    graphiql_assets_url: str | None = Field(
+        default=None,
+        description="Where GraphiQL's scripts and styles are served from instead of "
+        "unpkg.com (a copy with the same paths, e.g. `graphiql@3.8.3/graphiql.min.js`), for "
+        "machines that cannot reach the CDN.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Lowest level logged."
@@ -247,6 +255,16 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def rates_location(self) -> str | None:
+        """Where rates come from: a URL or a path; None for the packaged snapshot."""
+        source = self.fx.source
+        if source == SNAPSHOT:
+            return None
+        if source is None:
+            return ECB_DAILY_URL if self.is_production else None
+        return source
 
     @property
     def allow_stale_snapshot(self) -> bool:

@@ -1,6 +1,6 @@
-"""ASGI apps the benchmarks serve with uvicorn (``--factory``): the gateway as configured by the
-environment, the gateway on a stock strawberry schema, and a plain Starlette endpoint that
-answers with fixed bytes."""
+"""ASGI apps the benchmarks serve with uvicorn (``--factory``): the gateway on a stock strawberry
+schema, and a plain Starlette endpoint that answers with fixed bytes. The gateway itself runs as
+``rewardgate serve`` starts it (`bench._harness.server`)."""
 
 from __future__ import annotations
 
@@ -20,17 +20,10 @@ from graphql_schema.catalog.types import Reward
 from graphql_schema.schema import Mutation, Query
 
 
-def gateway() -> Starlette:
-    """The gateway, configured by the environment (as `rewardgate serve` runs it)."""
-    settings = load_settings()
-    configure_logging(settings)
-    return create_app(settings)
-
-
 def stock() -> Starlette:
     """The same types and resolvers on a strawberry schema with no extensions at all."""
     settings = load_settings()
-    configure_logging(settings)
+    configure_logging(settings, background=True)
     schema = strawberry.Schema(query=Query, mutation=Mutation, types=[Reward])
     return create_app(settings, schema=schema)
 

@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -59,7 +60,6 @@ def bench_env(directory: Path, **extra: str) -> dict[str, str]:
     env.update(
         {
             "REWARDGATE_DATABASE_URL": f"sqlite+aiosqlite:///{directory}/bench.db",
-            "REWARDGATE_LOG_LEVEL": "WARNING",
             "REWARDGATE_CATALOG_SCHEDULE": "false",
             "REWARDGATE_EXPIRY_SWEEP_SECONDS": "0",
             "PYTHONPATH": str(ROOT),
@@ -125,6 +125,11 @@ def free_port() -> int:
 class Served:
     url: str
     pid: int
+    output: list[int]  # bytes the server has written to its output so far
+
+    @property
+    def logged_bytes(self) -> int:
+        return self.output[0]
 
     def peak_rss_mb(self) -> float:
         """The server process's peak resident memory so far (Linux ``VmHWM``)."""
@@ -133,28 +138,30 @@ class Served:
         return kilobytes / 1024
 
 
+GATEWAY = "gateway"
+
+
 @contextmanager
 def server(factory: str, env: dict[str, str]) -> Iterator[Served]:
-    """``bench._apps:<factory>`` under uvicorn (one worker) in a subprocess."""
+    """A server in a subprocess: ``gateway`` is ``rewardgate serve`` as a user starts it
+    (its defaults: JSON logs at INFO on standard output, an access line per request); any
+    other name is ``bench._apps:<factory>`` under uvicorn, logging the same way. Standard
+    output and error go to a pipe that a thread drains, as a container's log driver would."""
     port = free_port()
+    if factory == GATEWAY:
+        command = [sys.executable, "-c", "from app.cli import main; main()", "serve"]
+        command += ["--host", "127.0.0.1", "--port", str(port)]
+    else:
+        command = [sys.executable, "-m", "uvicorn", f"bench._apps:{factory}", "--factory"]
+        command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            f"bench._apps:{factory}",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
+        command,
         env=env,
         cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
+    drained = _drain(process)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -166,10 +173,25 @@ def server(factory: str, env: dict[str, str]) -> Iterator[Served]:
                 time.sleep(0.1)
         else:
             raise RuntimeError(f"{factory} did not start")
-        yield Served(url, process.pid)
+        yield Served(url, process.pid, drained)
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def _drain(process: subprocess.Popen[bytes]) -> list[int]:
+    """Read the process's output as it comes (a pipe nobody reads would block it); the bytes
+    read so far, in a one-item list."""
+    read = [0]
+
+    def pump() -> None:
+        stream = process.stdout
+        assert stream is not None
+        for chunk in iter(lambda: os.read(stream.fileno(), 65_536), b""):
+            read[0] += len(chunk)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return read
 
 
 @dataclass(frozen=True)

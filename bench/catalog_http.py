@@ -74,9 +74,13 @@ def main() -> None:
                     )
                 )
 
+        logged = hot.logged_bytes
+
     print(
         f"20-reward page, {len(answer.content)} bytes, {args.connections} connections, "
-        f"{args.rounds} rounds of {args.seconds} s each, {os.cpu_count()} CPUs"
+        f"{args.rounds} rounds of {args.seconds} s each, {os.cpu_count()} CPUs; the gateway "
+        f"as `rewardgate serve` starts it (JSON access log at INFO on stdout, drained from a "
+        f"pipe: {logged / 1e6:.1f} MB logged by the cached one)"
     )
     labels = {
         "plain": "plain Starlette (same bytes)",

@@ -24,6 +24,26 @@ from graphql_schema.context import Context
 __all__ = ["GraphQLView"]
 
 _PRINCIPAL = "rewardgate.principal"
+GRAPHIQL_CDN = "https://unpkg.com/"
+# Shown in GraphiQL's place when its scripts have not loaded after a few seconds.
+_IDE_FALLBACK = """<script>
+setTimeout(function () {
+  if (window.GraphiQL) { return; }
+  var endpoint = window.location.origin + window.location.pathname;
+  var box = document.getElementById("graphiql");
+  box.style.cssText = "font: 15px/1.5 sans-serif; padding: 2em; max-width: 60em;";
+  box.innerHTML = "<h2>GraphiQL could not load its scripts</h2>" +
+    "<p>It loads them from <code>unpkg.com</code> (or REWARDGATE_GRAPHIQL_ASSETS_URL), which " +
+    "this browser cannot reach. The API works without it:</p>" +
+    "<pre style='white-space: pre-wrap; background: #f4f4f4; padding: 1em'>curl -s " +
+    endpoint + " -H 'Content-Type: application/json' \\\n  -H 'Authorization: Bearer " +
+    "&lt;token&gt;' \\\n  -d '{\"query\": \"{ me { id points { available } } }\"}'</pre>" +
+    "<p>The header to paste, with a member token and the demo partner key, is printed by " +
+    "<code>rewardgate serve</code> when it starts. To use GraphiQL offline, serve copies of " +
+    "its files and set REWARDGATE_GRAPHIQL_ASSETS_URL to where they are.</p>";
+}, 4000);
+</script>
+"""
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -42,6 +62,20 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.settings = settings
         self.credentials = credentials or CredentialCache()
+        self._ide_html: str | None = None
+
+    @property
+    def graphql_ide_html(self) -> str:
+        """strawberry's GraphiQL page, its scripts from ``REWARDGATE_GRAPHIQL_ASSETS_URL`` when
+        set (self-hosted copies), and a note that appears when they cannot be loaded: without
+        it the page says "Loading..." forever where the CDN is out of reach."""
+        if self._ide_html is None:
+            html = super().graphql_ide_html
+            assets = self.settings.graphiql_assets_url
+            if assets:
+                html = html.replace(GRAPHIQL_CDN, assets.rstrip("/") + "/")
+            self._ide_html = html.replace("</body>", _IDE_FALLBACK + "</body>", 1)
+        return self._ide_html
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+import graphql
 import httpx
 import pytest
 import pytest_asyncio
@@ -30,8 +31,10 @@ from sqlalchemy.engine import make_url
 
 from app import migrations
 from app.db import Database
+from app.log import stop_logging
 from app.server import create_app
 from app.settings import Settings, load_settings
+from graphql_schema._execution import CHECKED_GRAPHQL_CORE, shortcut_is_safe
 
 TEST_DATABASE_URL_VARIABLE = "REWARDGATE_TEST_DATABASE_URL"
 _passed = 0
@@ -55,6 +58,14 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    if not shortcut_is_safe():
+        raise pytest.UsageError(
+            f"graphql-core {graphql.__version__} is not one the compiled executor "
+            f"(graphql_schema/_execution.py) was checked against "
+            f"({', '.join(sorted(CHECKED_GRAPHQL_CORE))}): it reaches into graphql-core's "
+            "executor. Run tests/graphql_schema/test_execution.py on it, and add it to "
+            "CHECKED_GRAPHQL_CORE and to pyproject.toml's range only if they pass."
+        )
     url = _configured_url()
     if url is None:
         return
@@ -91,6 +102,7 @@ def _restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     yield
+    stop_logging()
     root.handlers, root.level = handlers, level
     structlog.reset_defaults()
 

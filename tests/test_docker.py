@@ -16,13 +16,13 @@ import typer.main
 import yaml
 
 from app.cli import cli
-from app.settings import load_settings
+from app.settings import ECB_DAILY_URL, load_settings
 from vendors.registry import VENDORS
 
 DOCKER = Path(__file__).parents[1] / "docker"
 COMPOSE = yaml.safe_load((DOCKER / "compose.yaml").read_text())
 DOCKERFILE = (DOCKER / "Dockerfile").read_text()
-_INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z_]+)(?::?[-?][^}]*)?\}")
+_INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z_]+)(?::?(?P<kind>[-?])(?P<default>[^}]*))?\}")
 _SAMPLE_VALUES = {"POSTGRES_PASSWORD": "pw", "REWARDGATE_MEMBER_TOKEN_SECRET": "k" * 48}
 
 
@@ -42,7 +42,15 @@ def _parse_cli(args: list[str]) -> tuple[str, dict[str, Any]]:
 
 
 def _interpolate(value: str) -> str:
-    return _INTERPOLATION.sub(lambda m: _SAMPLE_VALUES.get(m["name"], "INFO"), value)
+    """Compose's ``${NAME}``, ``${NAME:-default}`` and ``${NAME:?error}``, with sample values
+    for the secrets and the defaults for the rest."""
+
+    def value_of(match: re.Match[str]) -> str:
+        if match["name"] in _SAMPLE_VALUES:
+            return _SAMPLE_VALUES[match["name"]]
+        return match["default"] if match["kind"] == "-" else ""
+
+    return _INTERPOLATION.sub(value_of, value)
 
 
 def test_compose_has_database_migration_sandbox_and_gateway() -> None:
@@ -94,6 +102,7 @@ def test_environment_is_valid_production_settings(
     settings = load_settings(env_file=None)  # raises on unknown or invalid variables
     assert settings.is_production
     assert settings.database_url == "postgresql+asyncpg://rewardgate:pw@db:5432/rewardgate"
+    assert settings.rates_location == ECB_DAILY_URL, "fresh rates, not the packaged snapshot"
 
 
 def test_required_secrets_have_no_default() -> None:
@@ -104,7 +113,8 @@ def test_required_secrets_have_no_default() -> None:
 
 def test_env_example_lists_every_required_variable() -> None:
     example = (DOCKER / "env.example").read_text()
-    required = set(_INTERPOLATION.findall((DOCKER / "compose.yaml").read_text()))
+    compose = (DOCKER / "compose.yaml").read_text()
+    required = {match["name"] for match in _INTERPOLATION.finditer(compose)}
     for name in required:
         assert re.search(rf"^{name}=", example, re.MULTILINE), name
 

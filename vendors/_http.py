@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -56,6 +57,10 @@ __all__ = [
     "json_body",
     "retry_after_seconds",
 ]
+
+# One line per call a vendor was sent (what httpx logs, at DEBUG only, and more): vendor,
+# method, path, status or failure, duration.
+_calls = logging.getLogger("rewardgate.vendors")
 
 # (response, the call may have created something) -> the error it means, or None for success
 Classifier = Callable[[httpx.Response, bool], VendorError | None]
@@ -176,16 +181,33 @@ class VendorHttp:
     ) -> httpx.Response:
         deadline = self.policy.timeout + self.policy.connect_timeout
         self.calls += 1
+        started = time.perf_counter()
+        outcome: int | str = "no answer"
         try:
             async with asyncio.timeout(deadline):
-                return await self.client.request(method, path, **kwargs)
+                response = await self.client.request(method, path, **kwargs)
+            outcome = response.status_code
+            return response
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            outcome = "cannot connect"
             raise VendorUnavailable(self.vendor, f"cannot connect: {exc!r}") from exc
         except (TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
+            outcome = type(exc).__name__
             what = f"no complete answer to {method} {path} ({type(exc).__name__})"
             if creates:
                 raise AmbiguousOutcome(self.vendor, what) from exc
             raise TransientVendorError(self.vendor, what) from exc
+        finally:
+            _calls.info(
+                "vendor.call",
+                extra={
+                    "vendor": self.vendor,
+                    "method": method,
+                    "path": path,
+                    "status": outcome,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
 
     async def _wait_for_capacity(self) -> None:
         pause = self._resume_at - time.monotonic()

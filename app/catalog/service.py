@@ -38,13 +38,26 @@ COUNT_CACHE_SIZE = 10_000
 
 @dataclass(frozen=True)
 class VendorHealthRow:
+    """One vendor as `vendorHealth` and ``/readyz`` both report it (they must agree).
+
+    ``filling``: no catalog from it yet, and no failure either (a fresh database, a first
+    refresh under way). ``healthy``: its circuit is closed and its last refresh did not fail.
+    """
+
     vendor: str
     healthy: bool
+    filling: bool
     breaker: str
     last_catalog_refresh: datetime | None
     last_error: str | None
     consecutive_failures: int
     products: int
+
+    def as_json(self) -> dict[str, object]:
+        row = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        refreshed = self.last_catalog_refresh
+        row["last_catalog_refresh"] = refreshed.isoformat() if refreshed else None
+        return row
 
 
 class CatalogService:
@@ -144,6 +157,7 @@ class CatalogService:
                 VendorHealthRow(
                     vendor=entry["vendor"],
                     healthy=entry["healthy"] and not failing,
+                    filling=not failing and (status is None or status.last_success_at is None),
                     breaker=entry["breaker"],
                     last_catalog_refresh=status.last_success_at if status else None,
                     last_error=status.last_error if status else None,

@@ -29,6 +29,7 @@ from typing import Protocol
 import defusedxml.ElementTree as SafeXML
 import httpx
 
+from app.settings import ECB_DAILY_URL
 from vendors.money import MINOR_UNITS
 
 __all__ = [
@@ -48,7 +49,6 @@ __all__ = [
 ]
 
 BASE = "EUR"
-ECB_DAILY_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
 SNAPSHOT = "eurofxref-daily.xml"
 SNAPSHOT_SOURCE = "ecb-snapshot"
 _ECB_NS = "{http://www.ecb.int/vocabulary/2002-08-01/eurofxref}"

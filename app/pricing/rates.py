@@ -48,6 +48,32 @@ class RateBook:
         self._table = table
         return table
 
+    @property
+    def last(self) -> RateTable | None:
+        """The table priced with last (None before the first), without asking anyone."""
+        return self._table
+
+    def describe(self, now: datetime) -> dict[str, object]:
+        """The rates as ``/readyz`` shows them: source, date, age, and whether they price."""
+        table = self._table
+        if table is None:
+            return {"status": "missing"}
+        reason: str | None = None
+        try:
+            self.policy.check(table, now)
+        except FxError as exc:
+            reason = str(exc)
+        described: dict[str, object] = {
+            "status": "ok" if reason is None else "stale",
+            "source": table.source,
+            "as_of": table.as_of.isoformat(),
+            "age_days": table.age_days(now.date()),
+            "max_age_days": self.policy.max_age_days,
+        }
+        if reason:
+            described["reason"] = reason
+        return described
+
     async def current(self, now: datetime) -> RateTable:
         """The table to price with now; `app.pricing.fx.StaleRates` when it is too old."""
         table = self._table or await self._latest()

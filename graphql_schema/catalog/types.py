@@ -171,7 +171,14 @@ class RewardFilter:
 @strawberry.type(description="How a vendor is doing, for ops.")
 class VendorHealth:
     vendor: str
-    healthy: bool
+    healthy: bool = strawberry.field(
+        description="Its circuit is closed and its last catalog refresh did not fail; "
+        "`GET /readyz` reports the same."
+    )
+    filling: bool = strawberry.field(
+        description="No catalog from it yet and no failure either: its first refresh is "
+        "under way (the gateway listens at once and fills the catalog in the background)."
+    )
     breaker: str = strawberry.field(description="closed, half-opened or opened.")
     last_catalog_refresh: datetime | None
     last_error: str | None

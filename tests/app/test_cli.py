@@ -194,6 +194,7 @@ def test_demo_seeds_idempotently_and_prints_working_keys(environment: Settings) 
 
 def test_demo_refuses_production(monkeypatch: pytest.MonkeyPatch, environment: Settings) -> None:
     monkeypatch.setenv("REWARDGATE_ENVIRONMENT", "production")
+    monkeypatch.setenv("REWARDGATE_FX__SOURCE", "snapshot")
     monkeypatch.setenv("REWARDGATE_MEMBER_TOKEN_SECRET", "s" * 40)
     for name in ("TANGO", "TREMENDOUS", "PRINTFUL", "VIATOR", "CHANGE"):
         monkeypatch.setenv(f"REWARDGATE_VENDORS__{name}__ENABLED", "false")
@@ -236,3 +237,66 @@ def test_points_check_reports_a_consistent_ledger_and_a_corrupted_one(
     assert broken.exit_code == 1
     assert "but the journal folds to" in broken.stdout
     assert "violations of the ledger's invariants" in broken.stderr
+
+
+def test_serve_listens_at_once_on_a_fresh_database(
+    environment: Settings, served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No vendor is called before the server starts: the catalog fills in the background."""
+    calls: list[str] = []
+    from vendors._http import VendorHttp
+
+    send = VendorHttp._send
+
+    async def counting(self: VendorHttp, *args: Any, **kwargs: Any) -> Any:
+        calls.append(self.vendor)
+        return await send(self, *args, **kwargs)
+
+    monkeypatch.setattr(VendorHttp, "_send", counting)
+    runner.invoke(cli.cli, ["db", "upgrade"])
+    result = runner.invoke(cli.cli, ["serve"])
+    assert result.exit_code == 0, result.output
+    assert served, "started"
+    assert calls == [], "nothing waited for a vendor"
+    assert "Catalog: empty; it fills from the vendors in the background" in result.stdout
+
+
+def test_serve_counts_rewards_as_total_count_does(
+    environment: Settings, served: list[dict[str, Any]]
+) -> None:
+    assert runner.invoke(cli.cli, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(cli.cli, ["catalog", "refresh"]).exit_code == 0
+    result = runner.invoke(cli.cli, ["serve"])
+    assert result.exit_code == 0, result.output
+    demo = json.loads(runner.invoke(cli.cli, ["demo", "--json"]).stdout)
+    total = asyncio.run(_total_count(environment, demo["apiKey"]))
+    assert f"Catalog: {total} rewards (the demo program's `totalCount`)." in result.stdout
+
+
+async def _total_count(settings: Settings, api_key: str) -> int:
+    from tests.conftest import gateway_client
+
+    async with gateway_client(settings) as http:
+        answer = await http.post(
+            "/graphql",
+            json={"query": "{ rewards { totalCount } }"},
+            headers={"Authorization": f"Bearer {api_key}"},
+        )
+    total: int = answer.json()["data"]["rewards"]["totalCount"]
+    return total
+
+
+def test_serve_in_production_prints_no_secret(
+    environment: Settings, served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "q" * 40
+    monkeypatch.setenv("REWARDGATE_ENVIRONMENT", "production")
+    monkeypatch.setenv("REWARDGATE_FX__SOURCE", "snapshot")
+    monkeypatch.setenv("REWARDGATE_MEMBER_TOKEN_SECRET", secret)
+    for name in ("TANGO", "TREMENDOUS", "PRINTFUL", "VIATOR", "CHANGE"):
+        monkeypatch.setenv(f"REWARDGATE_VENDORS__{name}__ENABLED", "false")
+    assert runner.invoke(cli.cli, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(cli.cli, ["serve"])
+    assert result.exit_code == 0, result.output
+    assert secret not in result.output
+    assert "Bearer" not in result.output, "no demo keys or tokens in production"

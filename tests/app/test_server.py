@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
-import logging
 import threading
 from typing import Any
 
@@ -11,12 +9,14 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from starlette.types import ASGIApp
+from structlog.testing import capture_logs
 
 from app import __version__
+from app._types import utcnow
 from app.db import Database
-from app.log import configure_logging
 from app.server import create_app
-from app.settings import LogFormat, Settings, load_settings
+from app.settings import ECB_DAILY_URL, FxSettings, Settings, load_settings
+from tests.conftest import gateway_client
 
 
 async def _post(client: httpx.AsyncClient, query: str, **kwargs: Any) -> httpx.Response:
@@ -138,6 +138,7 @@ def production(settings: Settings) -> Settings:
         database_url=settings.database_url,
         database_schema=settings.database_schema,
         environment="production",
+        fx={"source": "snapshot"},
         member_token_secret="s" * 40,
         vendors={
             name: {"enabled": False}
@@ -186,26 +187,61 @@ async def test_abusive_documents_are_rejected(
     assert message.lower() in body["errors"][0]["message"].lower()
 
 
-def test_json_logs_carry_the_request_id(settings: Settings) -> None:
-    import io
+@pytest.mark.asyncio
+async def test_readyz_says_which_vendors_are_still_filling(
+    client: httpx.AsyncClient,
+) -> None:
+    """A fresh database: ready (the gateway serves), every vendor still filling its catalog."""
+    body = (await client.get("/readyz")).json()
+    assert body["status"] == "ok"
+    assert body["vendors"]
+    assert all(row["filling"] and row["products"] == 0 for row in body["vendors"])
+    assert all(row["healthy"] for row in body["vendors"]), "filling is not failing"
 
-    stream = io.StringIO()
-    configure_logging(settings.model_copy(update={"log_format": LogFormat.JSON}), stream=stream)
-    try:
-        from asgi_correlation_id import correlation_id
 
-        token = correlation_id.set("abc123")
-        try:
-            logging.getLogger("uvicorn.error").info("from the standard library")
-            from app.log import get_logger
+def test_production_fetches_the_ecb_daily_file_by_default(production: Settings) -> None:
+    assert production.model_copy(update={"fx": FxSettings()}).rates_location == ECB_DAILY_URL
+    assert production.rates_location is None, "`snapshot`: the packaged file"
+    assert load_settings(env_file=None).rates_location is None, "development: the snapshot"
+    custom = load_settings(env_file=None, fx={"source": "/srv/rates.xml"})
+    assert custom.rates_location == "/srv/rates.xml"
 
-            get_logger("rewardgate.test").info("from structlog", partner="p1")
-        finally:
-            correlation_id.reset(token)
-    finally:
-        logging.getLogger().handlers = []  # the conftest restores the original ones
-    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-    assert [line["event"] for line in lines] == ["from the standard library", "from structlog"]
-    assert all(line["request_id"] == "abc123" for line in lines)
-    assert lines[1]["partner"] == "p1"
-    assert {"timestamp", "level", "logger"} <= set(lines[1])
+
+@pytest.mark.asyncio
+async def test_a_start_on_stale_rates_says_so_and_readyz_shows_their_date(
+    production: Settings, database: Database
+) -> None:
+    with capture_logs() as logs:
+        app = create_app(production)
+        async with LifespanManager(app) as manager, _gateway(manager.app) as client:
+            for _ in range(100):  # the check runs beside the server: wait for its line
+                if any(log["event"].startswith("pricing.") for log in logs):
+                    break
+                await asyncio.sleep(0.05)
+            ready = (await client.get("/readyz")).json()
+    [stale] = [log for log in logs if log["event"].startswith("pricing.")]
+    assert stale["event"] == "pricing.rates_stale"
+    assert stale["log_level"] == "warning"
+    assert "REWARDGATE_FX__SOURCE" in stale["fix"]
+    assert ready["rates"]["status"] == "stale"
+    assert ready["rates"]["source"] == "ecb-snapshot"
+    assert ready["rates"]["as_of"] < utcnow().date().isoformat()
+    assert ready["status"] == "ok", "stale rates refuse quotes; the gateway still serves"
+
+
+@pytest.mark.asyncio
+async def test_graphiql_says_so_when_its_scripts_cannot_load(client: httpx.AsyncClient) -> None:
+    page = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "GraphiQL could not load its scripts" in page.text
+    assert "curl -s" in page.text
+    assert "https://unpkg.com/graphiql@" in page.text
+
+
+@pytest.mark.asyncio
+async def test_graphiql_assets_can_be_self_hosted(settings: Settings, database: Database) -> None:
+    local = settings.model_copy(update={"graphiql_assets_url": "http://assets.test/cdn"})
+    async with gateway_client(local) as http:
+        page = await http.get("/graphql", headers={"Accept": "text/html"})
+    assert "https://unpkg.com/" not in page.text
+    assert 'src="http://assets.test/cdn/graphiql@' in page.text

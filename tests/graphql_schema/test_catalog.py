@@ -238,6 +238,10 @@ async def test_vendor_health_is_for_ops(
     assert not viator["healthy"]
     assert viator["lastError"]
     assert viator["lastCatalogRefresh"], "the last good refresh is still shown"
+    ready = (await client.get("/readyz")).json()
+    assert {row["vendor"]: row["healthy"] for row in ready["vendors"]} == {
+        row["vendor"]: row["healthy"] for row in health
+    }, "/readyz and vendorHealth agree"
     experiences = await _page(client, demo.api_key, filter={"kinds": ["EXPERIENCE"]})
     assert experiences["totalCount"] == 25, "the last good snapshot is still served"
 

@@ -13,6 +13,7 @@ from graphql import GraphQLResolveInfo
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext as Stock
 
+from app import __version__
 from graphql_schema._execution import _RUNNERS, PlainFieldsExecutionContext
 
 pytestmark = pytest.mark.asyncio
@@ -246,3 +247,18 @@ async def test_resolve_middleware_sees_every_field() -> None:
     )
     result = await schema.execute('{ box(name: "good") { label item { name } } }')
     assert cast(dict[str, Any], result.data)["box"] == {"label": "FRUIT", "item": {"name": "APPLE"}}
+
+
+async def test_an_unchecked_graphql_core_runs_on_its_own_executor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The compiled shortcut reaches into graphql-core: only on versions it was checked
+    against (the run stops before any test otherwise: tests/conftest.py)."""
+    from graphql_schema import _execution, schema
+
+    assert _execution.shortcut_is_safe()
+    assert not _execution.shortcut_is_safe("3.4.0")
+    monkeypatch.setattr(schema, "shortcut_is_safe", lambda: False)
+    fallback = schema.create_schema()
+    assert fallback.execution_context_class is not _execution.PlainFieldsExecutionContext
+    assert (await fallback.execute("{ version }")).data == {"version": __version__}

@@ -259,6 +259,7 @@ def production(settings: Settings) -> Settings:
         database_url=settings.database_url,
         database_schema=settings.database_schema,
         environment="production",
+        fx={"source": "snapshot"},
         member_token_secret="p" * 40,
         catalog_schedule=False,
         expiry_sweep_seconds=0,
