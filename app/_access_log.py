@@ -11,7 +11,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.log import access_line, get_logger, renders_access_lines
+from app.log import access_line, get_logger, renders_access_lines, write_line
 
 _NAME = "rewardgate.access"
 _logger = get_logger(_NAME)
@@ -19,7 +19,6 @@ _levels = logging.getLogger(_NAME)
 # Probes hit these every few seconds; they are logged at debug level only.
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 _EVENT = "http.request"
-_RENDERED = {"rendered": True}
 
 
 class AccessLogMiddleware:
@@ -55,6 +54,6 @@ class AccessLogMiddleware:
                 }
                 if renders_access_lines():
                     line = access_line(_NAME, "debug" if quiet else "info", _EVENT, fields)
-                    _levels.log(level, line, extra=_RENDERED)
+                    write_line(line, level, _levels)
                 else:
                     (_logger.debug if quiet else _logger.info)(_EVENT, **fields)

@@ -7,10 +7,11 @@ sees one format, and a terminal one format too (``console``). The request id com
 generated otherwise, and echoed in the response).
 
 Lines go to standard output. The server writes them from a background thread
-(``background=True``: a `QueueHandler` in front, a `QueueListener` behind), so a request never
-waits on a slow pipe or terminal; the request id is captured when the line is logged, not when
-it is written. In JSON, the access log's line (one per request: most of what the gateway logs)
-is rendered once, with orjson, by `access_line`, and written as it is.
+(``background=True``: records are queued, and a writer thread formats and writes whatever has
+queued up, in one write and one flush), so a request never waits on a slow pipe or terminal;
+the request id is captured when the line is logged, not when it is written. In JSON, the access
+log's line (one per request: most of what the gateway logs) is rendered once, with orjson, by
+`access_line`, and queued as it is (`write_line`), without a `logging.LogRecord`.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from __future__ import annotations
 import atexit
 import logging
 import sys
+import threading
 from datetime import UTC, datetime
-from logging.handlers import QueueHandler, QueueListener
+from logging.handlers import QueueHandler
 from queue import SimpleQueue
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 import structlog
@@ -37,14 +39,14 @@ __all__ = [
     "get_logger",
     "renders_access_lines",
     "stop_logging",
+    "write_line",
 ]
 
 # Loggers of libraries whose INFO lines say nothing ops need (httpx: one line per request,
 # where the vendor layer logs its own `vendor.call`); shown at DEBUG only.
 _CHATTY = ("httpx", "httpcore")
 
-_listener: QueueListener | None = None
-_queue: SimpleQueue[logging.LogRecord] | None = None
+_writer: _Writer | None = None
 _json_access = False
 
 
@@ -56,7 +58,7 @@ def get_logger(name: str) -> Any:
 def configure_logging(settings: Settings, *, stream: Any = None, background: bool = False) -> None:
     """Route structlog and the standard library through one handler writing to ``stream``
     (standard output); ``background``: from a thread of its own (the server)."""
-    global _listener, _queue, _json_access
+    global _writer, _json_access
     stop_logging()
     json = settings.log_format is LogFormat.JSON
     shared: list[Processor] = [
@@ -92,15 +94,13 @@ def configure_logging(settings: Settings, *, stream: Any = None, background: boo
             renderer,
         ],
     )
-    output = logging.StreamHandler(stream or sys.stdout)
-    output.setFormatter(formatter)
     root = logging.getLogger()
     if background:
-        _queue = SimpleQueue()
-        _listener = QueueListener(_queue, output)
-        _listener.start()
-        root.handlers = [_Enqueue(_queue)]
+        _writer = _Writer(stream or sys.stdout, formatter)
+        root.handlers = [_Enqueue(_writer.queue)]
     else:
+        output = logging.StreamHandler(stream or sys.stdout)
+        output.setFormatter(formatter)
         root.handlers = [output]
     root.setLevel(settings.log_level)
     _json_access = json
@@ -137,25 +137,88 @@ def access_line(logger_name: str, level: str, event: str, fields: dict[str, Any]
     return orjson.dumps(line).decode()
 
 
+def write_line(line: str, level: int, logger: logging.Logger) -> None:
+    """Queue a line rendered already (`access_line`); without a background writer it goes
+    through ``logger`` like any other line."""
+    if _writer is not None:
+        _writer.queue.put(line)
+    else:
+        logger.log(level, line, extra=_RENDERED)
+
+
 def flush_logs() -> None:
     """Wait until every line logged so far is written (tests read what was written)."""
-    if _listener is not None:
-        stop_logging(restart=True)
+    if _writer is not None:
+        _writer.flush()
 
 
-def stop_logging(*, restart: bool = False) -> None:
+def stop_logging() -> None:
     """Write what is queued and stop the background writer (at exit, or to reconfigure)."""
-    global _listener
-    if _listener is None:
-        return
-    _listener.stop()
-    if restart:
-        _listener.start()
-    else:
-        _listener = None
+    global _writer
+    if _writer is not None:
+        _writer.stop()
+        _writer = None
 
 
 atexit.register(stop_logging)
+_RENDERED = {"rendered": True}
+
+
+class _Writer:
+    """A thread that writes what is queued: records (formatted here) and rendered lines."""
+
+    def __init__(self, stream: TextIO, formatter: logging.Formatter) -> None:
+        self.stream = stream
+        self.formatter = formatter
+        self.queue: SimpleQueue[logging.LogRecord | str | threading.Event | None] = SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name="log-writer", daemon=True)
+        self.thread.start()
+
+    def flush(self) -> None:
+        written = threading.Event()
+        self.queue.put(written)
+        written.wait(10)
+
+    def stop(self) -> None:
+        self.queue.put(None)
+        self.thread.join(10)
+
+    def _run(self) -> None:
+        while True:
+            items = [self.queue.get()]
+            while not self.queue.empty():  # everything that queued up meanwhile: one write
+                items.append(self.queue.get())
+            lines: list[str] = []
+            events: list[threading.Event] = []
+            stop = False
+            for item in items:
+                if item is None:
+                    stop = True
+                elif isinstance(item, threading.Event):
+                    events.append(item)
+                elif isinstance(item, str):
+                    lines.append(item)
+                else:
+                    lines.append(self._format(item))
+            if lines:
+                self._write("\n".join(lines) + "\n")
+            for event in events:
+                event.set()
+            if stop:
+                return
+
+    def _format(self, record: logging.LogRecord) -> str:
+        try:
+            return self.formatter.format(record)
+        except Exception:  # a line that cannot be rendered must not stop the writer
+            return f"unformattable log record {record.name}: {record.msg!r}"
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):  # a closed or broken stream: the lines are lost, not us
+            pass
 
 
 class _Enqueue(QueueHandler):
