@@ -177,8 +177,6 @@ def _conditions(used: frozenset[str]) -> list[ColumnElement[bool]]:
         conditions.append(col(Reward.currency) == bindparam("currency"))
     if "search" in used:
         conditions.append(col(Reward.search_text).like(bindparam("search"), escape="\\"))
-    if "search_glob" in used:
-        conditions.append(col(Reward.id).in_(_INDEXED_SEARCH))
     if "country" in used:
         listed = exists().where(
             col(RewardCountry.reward_id) == Reward.id,
@@ -192,7 +190,24 @@ def _conditions(used: frozenset[str]) -> list[ColumnElement[bool]]:
     return conditions
 
 
-_INDEXED_SEARCH = text(_search.SQLITE_MATCHES).columns(column("reward_id", _ID))
+def _rewards(used: frozenset[str]) -> Any:
+    """What a page reads from: rewards with their prices, or, for a search through SQLite's
+    trigram index, the index's matches first. Given ``reward.id IN (matches)`` SQLite's
+    planner starts from the price index and probes the matches for every reward (9 ms a page
+    at 50,000 rewards); from a materialised list of the matches it looks up only those
+    (under 1 ms)."""
+    rewards: Any = Reward.__table__  # type: ignore[attr-defined]
+    prices: Any = RewardPrice.__table__  # type: ignore[attr-defined]
+    priced = col(RewardPrice.reward_id) == Reward.id
+    if "search_glob" not in used:
+        return rewards.join(prices, priced)
+    found = (
+        text(_search.SQLITE_MATCHES)
+        .columns(column("reward_id", _ID))
+        .cte("found")
+        .prefix_with("MATERIALIZED")
+    )
+    return found.join(rewards, col(Reward.id) == found.c.reward_id).join(prices, priced)
 
 
 def _sort_key(sort: RewardSort, search: bool) -> tuple[list[Any], bool]:
@@ -225,7 +240,7 @@ def _page_statement(
     key, descending = _sort_key(sort, "prefix" in used)
     statement = (
         select_columns(*_SHOWN, *key[:-1])
-        .join(RewardPrice, col(RewardPrice.reward_id) == Reward.id)
+        .select_from(_rewards(used))
         .where(and_(*_conditions(used)))
     )
     if after:
@@ -324,12 +339,7 @@ def list_options(
 
 @lru_cache(maxsize=128)
 def _count_statement(used: frozenset[str]) -> Select[Any]:
-    return (
-        select_columns(func.count())
-        .select_from(Reward)
-        .join(RewardPrice, col(RewardPrice.reward_id) == Reward.id)
-        .where(and_(*_conditions(used)))
-    )
+    return select_columns(func.count()).select_from(_rewards(used)).where(and_(*_conditions(used)))
 
 
 def count_rewards(
