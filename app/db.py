@@ -29,6 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
+import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -113,8 +116,10 @@ class Database:
         self.write_attempts = write_attempts
         self._read_engine: Engine | None = None
         self._readers: ThreadPoolExecutor | None = None
+        self._driver_threads = _DriverThreads()
         if self.is_sqlite:
             self.engine = _sqlite_engine(self.url, busy_timeout_ms=busy_timeout_ms, echo=echo)
+            event.listen(self.engine.sync_engine, "connect", self._driver_threads.connected)
             if not _in_memory(self.url):
                 self._read_engine = _sqlite_read_engine(self.url, busy_timeout_ms, echo=echo)
                 self._readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="sqlite-read")
@@ -219,10 +224,53 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        await self._driver_threads.stopped()
         if self._readers is not None:
             self._readers.shutdown(wait=True)
         if self._read_engine is not None:
             self._read_engine.dispose()
+
+
+class _DriverThreads:
+    """The aiosqlite worker threads of an engine, so that `Database.dispose` can wait for
+    those that are stopping.
+
+    A connection whose query is cancelled twice (a task cancelled again while SQLAlchemy
+    closes it gracefully) is stopped without waiting: its thread finishes the query, then
+    reports to the event loop. If the loop has closed by then, the thread raises
+    ``RuntimeError: Event loop is closed``.
+    """
+
+    def __init__(self) -> None:
+        self._threads: dict[threading.Thread, weakref.ref[Any]] = {}
+
+    def connected(self, dbapi_connection: Any, _record: Any) -> None:
+        driver = getattr(dbapi_connection, "_connection", None)
+        # aiosqlite 0.21's connection is its thread; 0.22's has one.
+        thread = driver if isinstance(driver, threading.Thread) else getattr(driver, "_thread", 0)
+        if isinstance(thread, threading.Thread):
+            self._threads = {t: c for t, c in self._threads.items() if t.is_alive()}
+            self._threads[thread] = weakref.ref(driver)
+
+    def _stopping(self) -> list[threading.Thread]:
+        return [
+            thread
+            for thread, driver in self._threads.items()
+            if thread.is_alive() and not getattr(driver(), "_running", False)
+        ]
+
+    async def stopped(self, seconds: float = 5.0) -> None:
+        """Wait, at most ``seconds``, for the threads of stopped connections to end (the
+        threads of connections still checked out are left running)."""
+        stopping = self._stopping()
+        if stopping:
+            # On a thread of its own: the loop stays free for what they report back.
+            await asyncio.to_thread(_join, stopping, time.monotonic() + seconds)
+
+
+def _join(threads: list[threading.Thread], deadline: float) -> None:
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _read_in(engine: Engine, work: Callable[[Connection], T]) -> T:

@@ -17,12 +17,13 @@ log's line (one per request: most of what the gateway logs) is rendered once, wi
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import sys
 import threading
 from datetime import UTC, datetime
 from logging.handlers import QueueHandler
-from queue import SimpleQueue
+from queue import Full, Queue
 from typing import Any, TextIO
 
 import orjson
@@ -47,6 +48,7 @@ __all__ = [
 _CHATTY = ("httpx", "httpcore")
 
 _writer: _Writer | None = None
+MAX_QUEUED = 10_000
 _json_access = False
 
 
@@ -97,7 +99,7 @@ def configure_logging(settings: Settings, *, stream: Any = None, background: boo
     root = logging.getLogger()
     if background:
         _writer = _Writer(stream or sys.stdout, formatter)
-        root.handlers = [_Enqueue(_writer.queue)]
+        root.handlers = [_Enqueue(_writer)]
     else:
         output = logging.StreamHandler(stream or sys.stdout)
         output.setFormatter(formatter)
@@ -141,7 +143,7 @@ def write_line(line: str, level: int, logger: logging.Logger) -> None:
     """Queue a line rendered already (`access_line`); without a background writer it goes
     through ``logger`` like any other line."""
     if _writer is not None:
-        _writer.queue.put(line)
+        _writer.put(line)
     else:
         logger.log(level, line, extra=_RENDERED)
 
@@ -165,22 +167,35 @@ _RENDERED = {"rendered": True}
 
 
 class _Writer:
-    """A thread that writes what is queued: records (formatted here) and rendered lines."""
+    """A thread that writes what is queued: records (formatted here) and rendered lines.
+
+    The queue holds at most `MAX_QUEUED` lines: when the output stops draining (a log pipe
+    nobody reads), further lines are dropped and counted, and the count is written once the
+    output moves again, instead of the process growing without end.
+    """
 
     def __init__(self, stream: TextIO, formatter: logging.Formatter) -> None:
         self.stream = stream
         self.formatter = formatter
-        self.queue: SimpleQueue[logging.LogRecord | str | threading.Event | None] = SimpleQueue()
+        self.queue: Queue[logging.LogRecord | str | threading.Event | None] = Queue(MAX_QUEUED)
+        self.dropped = 0
         self.thread = threading.Thread(target=self._run, name="log-writer", daemon=True)
         self.thread.start()
 
+    def put(self, item: logging.LogRecord | str) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except Full:
+            self.dropped += 1
+
     def flush(self) -> None:
         written = threading.Event()
-        self.queue.put(written)
+        self.queue.put(written, timeout=10)
         written.wait(10)
 
     def stop(self) -> None:
-        self.queue.put(None)
+        with contextlib.suppress(Full):
+            self.queue.put(None, timeout=10)
         self.thread.join(10)
 
     def _run(self) -> None:
@@ -200,6 +215,9 @@ class _Writer:
                     lines.append(item)
                 else:
                     lines.append(self._format(item))
+            if self.dropped:
+                dropped, self.dropped = self.dropped, 0
+                lines.append(_dumps({"event": "log.dropped", "lines": dropped, "level": "warning"}))
             if lines:
                 self._write("\n".join(lines) + "\n")
             for event in events:
@@ -226,10 +244,17 @@ class _Enqueue(QueueHandler):
     so nothing is formatted here (the default `prepare` would render every line on the
     caller's thread). The request id is taken now, while its context is the caller's."""
 
+    def __init__(self, writer: _Writer) -> None:
+        super().__init__(writer.queue)
+        self.writer = writer
+
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         if not hasattr(record, "request_id"):
             record.request_id = correlation_id.get()
         return record
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        self.writer.put(record)
 
 
 class _Formatter(structlog.stdlib.ProcessorFormatter):

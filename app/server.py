@@ -6,6 +6,7 @@ This is the one module in `app` that imports `graphql_schema`: it mounts the sch
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import itertools
 import secrets
@@ -26,7 +27,6 @@ from strawberry.schema import BaseSchema
 from app._access_log import AccessLogMiddleware
 from app._request_size import RequestSizeLimitMiddleware
 from app._types import utcnow
-from app.background import run_until_exit
 from app.catalog.offers import LiveOffers
 from app.catalog.service import CatalogService
 from app.db import Database
@@ -75,7 +75,10 @@ def create_app(settings: Settings, *, schema: BaseSchema | None = None) -> Starl
             _startup_objects_frozen(),
             AsyncExitStack() as stack,
         ):
-            run_until_exit(stack, _say_if_rates_are_stale(services.rates), name="rates:check")
+            check = asyncio.create_task(_say_if_rates_are_stale(services.rates))
+            # Let it finish rather than cancel it at shutdown: a database call cancelled half
+            # way reports back from its driver thread after the loop has gone.
+            stack.push_async_callback(_finish, check)
             yield {
                 "database": services.database,
                 "vendors": services.vendors,
@@ -186,6 +189,11 @@ async def _readyz(request: Request) -> JSONResponse:
     body = readiness.as_json()
     body["rates"] = request.state.rates.describe(utcnow())
     return JSONResponse(body, status_code=200 if readiness.ready else 503)
+
+
+async def _finish(task: asyncio.Task[None], seconds: float = 10.0) -> None:
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+        await asyncio.wait_for(task, seconds)
 
 
 async def _say_if_rates_are_stale(rates: RateBook) -> None:

@@ -179,7 +179,7 @@ class Settings(BaseSettings):
         description="Larger request bodies are refused with HTTP 413 before they are parsed.",
     )
     response_cache_url: str = Field(
-        default="mem://?size=10000",
+        default="mem://?size=2000",
         description="Where catalog responses are cached: `mem://?size=N` (in process), "
         "`redis://host:6379/0` (shared by every worker and replica), or `off`.",
     )

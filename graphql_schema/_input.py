@@ -1,15 +1,18 @@
 """Client input the whole API refuses up front, as client errors (``BAD_USER_INPUT``).
 
-* NUL characters, in any string of the document or of the variables: no identifier, reason or
-  search term has one, and PostgreSQL cannot store one (it answered a database error that
-  surfaced as an internal one).
-* Decimals that are not finite numbers (``"NaN"``, ``"Infinity"``) or absurdly long: money is
-  finite, and ``Decimal`` arithmetic on ``1E+999999`` is not a thing to start on request.
+* NUL characters and lone surrogates (text that is not Unicode), in any string of the document
+  or of the variables: no identifier, reason or search term has one, and the databases cannot
+  store them (they answered errors that surfaced as internal ones).
+* Decimals that are not plain ASCII numbers (``"NaN"``, ``"Infinity"``, ``"25_0"``, other
+  scripts' digits, spaces), longer than 64 characters, or with an exponent beyond ±30: money
+  is finite and small, and ``Decimal`` arithmetic on ``1E+999999`` is not a thing to start on
+  request.
 """
 
 from __future__ import annotations
 
 import decimal
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, Final
@@ -23,13 +26,28 @@ __all__ = ["FINITE_DECIMAL", "NoNulCharactersRule", "RefuseNulVariables", "has_n
 
 _NUL: Final = "\x00"
 _MAX_DECIMAL_CHARS: Final = 64
-NUL_MESSAGE: Final = "NUL characters (\\u0000) are not allowed in input"
+_MAX_EXPONENT: Final = 30
+NUL_MESSAGE: Final = (
+    "NUL characters (\\u0000) and lone surrogates are not allowed in input: text must be Unicode"
+)
+_NUMBER: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?")
+
+
+def _bad_text(text: str) -> bool:
+    if _NUL in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def has_nul(value: Any) -> bool:
-    """Whether a decoded JSON value holds a NUL character in any string, key or item."""
+    """Whether a decoded JSON value holds a NUL character or a lone surrogate in any string,
+    key or item."""
     if isinstance(value, str):
-        return _NUL in value
+        return _bad_text(value)
     if isinstance(value, dict):
         return any(has_nul(key) or has_nul(item) for key, item in value.items())
     if isinstance(value, list):
@@ -39,7 +57,7 @@ def has_nul(value: Any) -> bool:
 
 class NoNulCharactersRule(ValidationRule):
     def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
-        if _NUL in node.value:
+        if _bad_text(node.value):
             self.report_error(
                 GraphQLError(NUL_MESSAGE, node, extensions={"code": "BAD_USER_INPUT"})
             )
@@ -58,11 +76,11 @@ class RefuseNulVariables(SchemaExtension):
 
 
 def _finite(text: str) -> Decimal:
-    if len(text) > _MAX_DECIMAL_CHARS:
-        raise decimal.InvalidOperation("too long")
+    if len(text) > _MAX_DECIMAL_CHARS or not _NUMBER.fullmatch(text):
+        raise decimal.InvalidOperation("not a plain decimal number")
     value = Decimal(text)
-    if not value.is_finite():
-        raise decimal.InvalidOperation("not a finite number")
+    if not value.is_finite() or abs(value.adjusted()) > _MAX_EXPONENT:
+        raise decimal.InvalidOperation("not a finite number of sensible size")
     return value
 
 

@@ -45,9 +45,14 @@ from graphql import (
     get_named_type,
     is_composite_type,
 )
-from graphql.language import DirectiveNode, DocumentNode
+from graphql.language import DirectiveNode, DocumentNode, ObjectValueNode
 from graphql.type import GraphQLInterfaceType
 from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql.validation.rules import overlapping_fields_can_be_merged
+
+# graphql-core's check that same-named fields can merge compares them pairwise; its budget of
+# comparisons (500,000) is some 1.5 s of the event loop, before anyone is authenticated.
+overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = 20_000
 
 __all__ = [
     "COSTS",
@@ -72,17 +77,24 @@ DEFAULT_MAX_COST: Final = 10_000
 @dataclass(frozen=True)
 class Cost:
     """What a field costs: ``base``, plus its selection times a multiplier: the ``paged_by``
-    argument (default ``default``, at most `MAX_PAGE`) or a fixed ``multiplier``."""
+    argument (default ``default``, at most `MAX_PAGE`) or a fixed ``multiplier``; plus
+    ``searched`` when its ``filter`` may hold a ``search`` (a literal that has one, or a
+    variable). A scalar field in the map costs its ``base`` (a scalar elsewhere costs 0)."""
 
     base: int = 1
     multiplier: int = 1
     paged_by: str | None = None
     default: int = 20
+    searched: int = 0
 
 
 # (parent type, field) → cost. Every list and every paged field of the schema is here.
 COSTS: Final[dict[tuple[str, str], Cost]] = {
-    ("Query", "rewards"): Cost(paged_by="first", default=20),
+    # A search may scan (a term under three characters has no trigram), a count reads every
+    # match: each is worth many rows.
+    ("Query", "rewards"): Cost(paged_by="first", default=20, searched=50),
+    ("RewardConnection", "totalCount"): Cost(base=50),
+    ("PointsActivityConnection", "totalCount"): Cost(base=10),
     ("Reward", "options"): Cost(multiplier=10),  # a reward has a handful of options
     ("RewardConnection", "edges"): Cost(),
     ("Member", "history"): Cost(paged_by="first", default=20),
@@ -96,6 +108,7 @@ COSTS: Final[dict[tuple[str, str], Cost]] = {
     ("Mutation", "issueMemberToken"): Cost(base=5),
 }
 _DEFAULT: Final = Cost()
+_INTROSPECTION: Final = 500
 
 
 @dataclass(frozen=True)
@@ -168,8 +181,10 @@ class _Walker:
     def field(self, node: FieldNode, parent: GraphQLNamedType | None) -> _Measure:
         aliases = 1 if node.alias is not None else 0
         name = node.name.value
-        if name.startswith("__"):  # introspection: flat, as strawberry's limiter counts it
-            return _Measure(0, aliases, 1 if node.selection_set else 0)
+        if name.startswith("__"):
+            # Introspection: depth as strawberry's limiter counts it (none: graphql-core caps
+            # `ofType` chains itself), and a schema's worth of cost (GraphiQL asks once).
+            return _Measure(0, aliases, _INTROSPECTION if node.selection_set else 0)
         definition = (
             parent.fields.get(name)
             if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType)
@@ -178,12 +193,26 @@ class _Walker:
         if definition is None:
             return _Measure(0, aliases, 0)  # an unknown field: FieldsOnCorrectTypeRule says so
         returned = get_named_type(definition.type)
+        spec = COSTS.get((parent.name, name)) if parent is not None else None
         if not is_composite_type(returned):
-            return _Measure(0, aliases, 0)
+            return _Measure(0, aliases, spec.base if spec is not None else 0)
+        spec = spec or _DEFAULT
         inner = self.selection_set(node.selection_set, returned)
-        spec = COSTS.get((parent.name, name), _DEFAULT) if parent is not None else _DEFAULT
-        cost = spec.base + _multiplier(node, spec) * inner.cost
+        cost = spec.base + _multiplier(node, spec) * inner.cost + _searched(node, spec)
         return _Measure(inner.depth + 1, aliases + inner.aliases, cost)
+
+
+def _searched(node: FieldNode, spec: Cost) -> int:
+    if not spec.searched:
+        return 0
+    for argument in node.arguments or ():
+        if argument.name.value != "filter":
+            continue
+        if isinstance(argument.value, ObjectValueNode):
+            names = {field.name.value for field in argument.value.fields}
+            return spec.searched if "search" in names else 0
+        return spec.searched  # a variable: it may hold a search
+    return 0
 
 
 def _multiplier(node: FieldNode, spec: Cost) -> int:

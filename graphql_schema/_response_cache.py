@@ -26,9 +26,13 @@ from app._asgi import read_body, replay
 from app._types import utcnow
 from app.partners.auth import CredentialCache, Unauthenticated
 
-__all__ = ["CACHEABLE_FIELDS", "ResponseCacheMiddleware", "cacheable"]
+__all__ = ["CACHEABLE_FIELDS", "MAX_CACHED_BYTES", "ResponseCacheMiddleware", "cacheable"]
 
 CACHEABLE_FIELDS = frozenset({"rewards", "reward", "node", "version", "__typename"})
+# Larger answers are served, never kept: the in-process cache counts entries, not bytes (a
+# 20-reward page is 16 KB; 30 aliased pages of 100 are a megabyte).
+MAX_CACHED_BYTES = 32_768
+_KEYED_HEADERS = (b"authorization", b"content-type")
 PATH = "/graphql"
 _JSON = (b"content-type", b"application/json")
 
@@ -103,14 +107,21 @@ class ResponseCacheMiddleware:
 
         await self.app(scope, again, capture)
         answer: bytes = captured["body"]
-        if captured["status"] == 200 and b'"errors"' not in answer:
+        if (
+            captured["status"] == 200
+            and len(answer) <= MAX_CACHED_BYTES
+            and b'"errors"' not in answer
+        ):
             await self.cache.set(key, answer, expire=self.ttl)
 
     async def _key(self, scope: Scope, body: bytes) -> str | None:
-        headers = dict(scope["headers"])
+        headers = _single_headers(scope)
+        if headers is None:
+            return None  # a header twice: the view reads the first, a key of the last would lie
         if headers.get(b"content-type", b"").split(b";")[0] != b"application/json":
             return None
-        scheme, _, credential = headers.get(b"authorization", b"").decode().partition(" ")
+        # As Starlette decodes headers (the view's credential is the same string).
+        scheme, _, credential = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not credential or not _body_is_cacheable(body):
             return None
         state = scope["state"]
@@ -130,3 +141,13 @@ class ResponseCacheMiddleware:
         digest.update(str(price_class).encode())
         digest.update(str(await catalog.version()).encode())
         return f"gql:{digest.hexdigest()}"
+
+
+def _single_headers(scope: Scope) -> dict[bytes, bytes] | None:
+    """The request's headers, or None when one the key depends on comes more than once."""
+    headers: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        if name in headers and name in _KEYED_HEADERS:
+            return None
+        headers.setdefault(name, value)
+    return headers

@@ -9,7 +9,10 @@ callers with HTTP 401 (`core.permissions`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -79,6 +82,18 @@ class GraphQLView(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """The body as JSON, or a 400: orjson refuses what the standard library would turn
+        into a crash further on (bodies that are not UTF-8, lone surrogates, nesting too deep
+        to recurse, integers of thousands of digits), and the body must be an object."""
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise HTTPException(400, f"The body is not JSON: {exc}") from None
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "The body must be a JSON object")
+        return parsed
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -59,6 +59,7 @@ __all__ = [
 ]
 
 MAX_PAGE = 100
+_MAX_KEY_TEXT = 1_000
 
 
 class InvalidCursor(ValueError):
@@ -357,6 +358,10 @@ def _typed(values: list[Any], types: tuple[type, ...]) -> list[Any]:
     for value, expected in zip(values[:-1], types[:-1], strict=True):
         if type(value) is not expected:  # exactly: a bool is not an int here
             raise InvalidCursor(f"{value!r} is not a {expected.__name__}")
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise InvalidCursor("a number past what a column holds")
+        if isinstance(value, str) and (len(value) > _MAX_KEY_TEXT or "\x00" in value):
+            raise InvalidCursor("text no column holds")
     try:
         return [*values[:-1], uuid.UUID(str(values[-1]))]
     except ValueError:

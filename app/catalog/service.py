@@ -54,9 +54,12 @@ class VendorHealthRow:
     products: int
 
     def as_json(self) -> dict[str, object]:
+        """For ``/readyz``, which anyone may read: the vendor's error text stays out of it (a
+        vendor's or proxy's body may say where things run); ops read it in `vendorHealth`."""
         row = {name: getattr(self, name) for name in self.__dataclass_fields__}
         refreshed = self.last_catalog_refresh
         row["last_catalog_refresh"] = refreshed.isoformat() if refreshed else None
+        row["last_error"] = "see vendorHealth" if self.last_error else None
         return row
 
 

@@ -31,7 +31,13 @@ from app.catalog.models import (
 from app.db import insert_ignoring_conflicts
 from vendors import Product, RewardKind
 
-__all__ = ["bump_version", "reward_key", "store_vendor_catalog"]
+__all__ = [
+    "SEARCH_SEPARATOR",
+    "bump_version",
+    "reward_key",
+    "search_text_of",
+    "store_vendor_catalog",
+]
 
 RANGE = "range"
 _MERGED_KINDS = (RewardKind.GIFT_CARD, RewardKind.CHARITY)
@@ -186,7 +192,7 @@ async def _upsert_rewards(
                     "id": reward_id,
                     "description": description,
                     "image_url": image,
-                    "search_text": _search_text(name, brand, description),
+                    "search_text": search_text_of(name, brand, description),
                     "updated_at": now,
                 }
             )
@@ -208,15 +214,20 @@ def _new_reward(key: str, product: Product, now: datetime) -> dict[str, Any]:
         "image_url": product.image_url,
         "currency": product.currency,
         "countries": ",".join(sorted(product.countries)),
-        "search_text": _search_text(name, product.brand, product.description),
+        "search_text": search_text_of(name, product.brand, product.description),
         "available": True,
         "created_at": now,
         "updated_at": now,
     }
 
 
-def _search_text(name: str, brand: str, description: str | None) -> str:
-    return " ".join(part for part in (name, brand, description or "") if part).lower()
+# Between the fields a search covers: a character no search may hold, so that a term never
+# matches across two fields ("gift card airbnb" is not in "Airbnb Gift Card" + "Airbnb").
+SEARCH_SEPARATOR = "\x1f"
+
+
+def search_text_of(name: str, brand: str, description: str | None) -> str:
+    return SEARCH_SEPARATOR.join(part for part in (name, brand, description or "") if part).lower()
 
 
 async def _upsert_options(

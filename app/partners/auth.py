@@ -139,7 +139,7 @@ def read_member_token(secret: str, token: str, *, now: datetime | None = None) -
         )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("expired credential") from exc
-    except (jwt.InvalidTokenError, KeyError, ValueError) as exc:
+    except (jwt.InvalidTokenError, KeyError, ValueError, TypeError, AttributeError) as exc:
         # The JWT library's words say which check failed: nothing a caller needs to know.
         raise Unauthenticated("invalid credential") from exc
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeGuard
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,9 +15,22 @@ from app.db import insert_ignoring_conflicts
 from app.points.models import AccountKind, LedgerAccount, Member, Program
 from vendors.money import minor_units
 
-__all__ = ["MEMBER_ID_MAX_LENGTH", "create_program", "member_account"]
+__all__ = [
+    "MEMBER_ID_MAX_LENGTH",
+    "MEMBER_ID_RULE",
+    "create_program",
+    "is_member_id",
+    "member_account",
+]
 
 MEMBER_ID_MAX_LENGTH = 128
+MEMBER_ID_RULE = "a member id is 1 to 128 characters, with no space at either end"
+
+
+def is_member_id(text: str | None) -> TypeGuard[str]:
+    """A partner's member id: 1 to 128 characters, not blank, no space at either end (an id
+    of spaces, or "bob " beside "bob", is a mistake, not a member)."""
+    return text is not None and 0 < len(text) <= MEMBER_ID_MAX_LENGTH and text == text.strip()
 
 
 async def create_program(
@@ -58,8 +72,8 @@ async def member_account(
 
     One statement when both exist; creation is an insert that ignores a concurrent twin.
     """
-    if not external_id or len(external_id) > MEMBER_ID_MAX_LENGTH:
-        raise ValueError(f"a member id is 1 to {MEMBER_ID_MAX_LENGTH} characters")
+    if not is_member_id(external_id):
+        raise ValueError(f"a member id is 1 to {MEMBER_ID_MAX_LENGTH} characters, not blank")
     member, account = await _find(session, program_id, external_id)
     if member is None:
         row = Member(

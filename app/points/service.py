@@ -15,7 +15,7 @@ from app.db import Database
 from app.idempotency import MAX_KEY_LENGTH, IdempotencyKeyReused, recall, remember
 from app.points import ledger
 from app.points.models import LedgerAccount, Member, Program
-from app.points.programs import MEMBER_ID_MAX_LENGTH, member_account
+from app.points.programs import MEMBER_ID_RULE, is_member_id, member_account
 
 __all__ = ["MAX_EARN", "EarnRefused", "EarnRequest", "earn_points", "member_balances"]
 
@@ -126,8 +126,8 @@ def _validate(request: EarnRequest) -> None:
         raise EarnRefused("INVALID_POINTS", f"points must be 1 to {MAX_EARN}", "points")
     if not request.reason.strip() or len(request.reason) > MAX_REASON_LENGTH:
         raise EarnRefused("INVALID_REASON", "a reason of 1 to 500 characters", "reason")
-    if not request.member_id or len(request.member_id) > MEMBER_ID_MAX_LENGTH:
-        raise EarnRefused("INVALID_MEMBER_ID", "a member id is 1 to 128 characters", "memberId")
+    if not is_member_id(request.member_id):
+        raise EarnRefused("INVALID_MEMBER_ID", MEMBER_ID_RULE, "memberId")
     if not request.idempotency_key or len(request.idempotency_key) > MAX_KEY_LENGTH:
         raise EarnRefused(
             "INVALID_IDEMPOTENCY_KEY",

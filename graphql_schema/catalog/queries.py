@@ -155,6 +155,8 @@ def _wanted(filter: RewardFilter | None) -> Wanted:
         return Wanted()
     if filter.search is not None and len(filter.search) > MAX_SEARCH:
         raise bad_input(f"`search` is at most {MAX_SEARCH} characters", "filter.search")
+    if filter.search is not None and any(ord(c) < 32 or ord(c) == 127 for c in filter.search):
+        raise bad_input("`search` holds a control character", "filter.search")
     if filter.brand is not None and len(filter.brand) > MAX_BRAND:
         raise bad_input(f"`brand` is at most {MAX_BRAND} characters", "filter.brand")
     if filter.country is not None and not _letters(filter.country, 2):
@@ -174,7 +176,8 @@ def _wanted(filter: RewardFilter | None) -> Wanted:
             "filter.minPoints",
         )
     return Wanted(
-        kinds=tuple(kind.value for kind in filter.kinds or ()),
+        # A set: the same kinds in another order are the same query (and the same cursors).
+        kinds=tuple(sorted({kind.value for kind in filter.kinds or ()})),
         brand=filter.brand,
         search=filter.search,
         country=filter.country,

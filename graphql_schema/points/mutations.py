@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import strawberry
 
 from app.partners.auth import issue_member_token
-from app.points.programs import MEMBER_ID_MAX_LENGTH
+from app.points.programs import MEMBER_ID_RULE, is_member_id
 from app.points.service import EarnRefused, EarnRequest, earn_points
 from graphql_schema.context import Info
 from graphql_schema.core.errors import user_error
@@ -69,11 +69,11 @@ class PointsMutation:
     )
     def issue_member_token(self, info: Info, member_id: strawberry.ID) -> MemberTokenPayload:
         context = info.context
-        if not member_id or len(member_id) > MEMBER_ID_MAX_LENGTH:
+        if not is_member_id(str(member_id)):
             return MemberTokenPayload(
                 token=None,
                 expires_at=None,
-                user_errors=[user_error("INVALID_MEMBER_ID", "1 to 128 characters", "memberId")],
+                user_errors=[user_error("INVALID_MEMBER_ID", MEMBER_ID_RULE, "memberId")],
             )
         token, expires_at = issue_member_token(
             context.settings.member_token_secret.get_secret_value(),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
-from app.points.programs import MEMBER_ID_MAX_LENGTH
+from app.points.programs import is_member_id
 from graphql_schema.context import Info
 from graphql_schema.core.permissions import MemberOnly, PartnerOnly
 from graphql_schema.points.types import Member
@@ -27,6 +27,6 @@ class PointsQuery:
         permission_classes=[PartnerOnly],
     )
     def member(self, info: Info, id: strawberry.ID) -> Member | None:
-        if not id or len(id) > MEMBER_ID_MAX_LENGTH:
+        if not is_member_id(str(id)):
             return None
         return Member(program_id=info.context.program_id(), external_id=str(id))

@@ -7,7 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.relay import from_base64
 
 from app.catalog.offers import OfferError
-from app.points.programs import MEMBER_ID_MAX_LENGTH, member_account
+from app.points.programs import is_member_id, member_account
 from app.pricing.fx import FxError
 from app.pricing.models import Quote as QuoteRow
 from app.pricing.quotes import InvalidAmount, TooManyPoints, create_quote
@@ -47,7 +47,7 @@ class PricingMutation:
         member_id = caller.member_id if caller.role == "member" else input.member_id
         if caller.role == "member" and input.member_id not in (None, caller.member_id):
             return _refused(user_error("NOT_FOUND", "no such member", "memberId"))
-        if not member_id or len(member_id) > MEMBER_ID_MAX_LENGTH:
+        if not is_member_id(member_id):
             return _refused(
                 user_error("MEMBER_REQUIRED", "name the member the quote is for", "memberId")
             )

@@ -430,3 +430,34 @@ async def test_postgresql_real_deadlock_is_retried(database: Database) -> None:
 def test_invalid_schema_names_are_refused() -> None:
     with pytest.raises(ValueError, match="invalid schema name"):
         Database("postgresql+asyncpg://u@h/db", schema='x"; DROP TABLE y; --')
+
+
+_SLOW_QUERY = (
+    "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 2000000) "
+    "SELECT count(*) FROM n"
+)
+
+
+@pytest.mark.asyncio
+async def test_sqlite_dispose_waits_for_a_connection_stopped_mid_query(settings: Settings) -> None:
+    """Cancelled twice, a query's connection is stopped without waiting for it; dispose waits
+    for its thread, which would otherwise report to a closed event loop (a CI failure)."""
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("aiosqlite threads: SQLite only")
+    database = Database(settings.database_url)
+    before = set(threading.enumerate())
+
+    async def slow() -> None:
+        async with database.engine.connect() as connection:
+            await connection.execute(text(_SLOW_QUERY))
+
+    task = asyncio.create_task(slow())
+    await asyncio.sleep(0.1)
+    task.cancel()
+    await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await database.dispose()
+    left = [t for t in threading.enumerate() if t not in before and "_connection_worker" in t.name]
+    assert left == []

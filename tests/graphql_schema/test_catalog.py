@@ -172,28 +172,30 @@ async def test_a_member_sees_the_same_catalog_as_its_partner(
     assert partner == member
 
 
+async def _euro_partner(session: AsyncSession) -> str:
+    """A second partner, pricing in euro points, and its API key."""
+    partner = Partner(slug="euro", name="Euro")
+    session.add(partner)
+    await session.flush()
+    program = await create_program(
+        session,
+        partner_id=partner.id,
+        name="Euro points",
+        currency="EUR",
+        point_value=Decimal("0.005"),
+        markup_percent=Decimal(10),
+    )
+    key = new_api_key(ApiKeyRole.PARTNER)
+    store_api_key(
+        session, key, role=ApiKeyRole.PARTNER, partner_id=partner.id, program_id=program.id
+    )
+    return key
+
+
 async def test_prices_follow_the_viewers_program(
     client: httpx.AsyncClient, demo: DemoSeed, database: Database
 ) -> None:
-    async def euro_partner(session: AsyncSession) -> str:
-        partner = Partner(slug="euro", name="Euro")
-        session.add(partner)
-        await session.flush()
-        program = await create_program(
-            session,
-            partner_id=partner.id,
-            name="Euro points",
-            currency="EUR",
-            point_value=Decimal("0.005"),
-            markup_percent=Decimal(10),
-        )
-        key = new_api_key(ApiKeyRole.PARTNER)
-        store_api_key(
-            session, key, role=ApiKeyRole.PARTNER, partner_id=partner.id, program_id=program.id
-        )
-        return key
-
-    euro_key = await database.write(euro_partner)
+    euro_key = await database.write(_euro_partner)
     wanted = {"brand": "Starbucks", "currency": "USD"}
     usd = (await _page(client, demo.api_key, filter=wanted))["edges"][0]["node"]
     eur = (await _page(client, euro_key, filter=wanted))["edges"][0]["node"]
@@ -412,3 +414,32 @@ async def test_anonymous_catalog_reads_are_refused_not_cached(
     await _page(client, demo.api_key, first=2)
     anonymous = await gql(client, PAGE, None, first=2)
     assert anonymous.status_code == 401
+
+
+async def test_large_answers_are_served_but_not_kept(
+    client: httpx.AsyncClient, demo: DemoSeed
+) -> None:
+    from graphql_schema._response_cache import MAX_CACHED_BYTES
+
+    first = await gql(client, PAGE, demo.api_key, first=100)
+    assert len(first.content) > MAX_CACHED_BYTES
+    with _statements() as seen:
+        again = await gql(client, PAGE, demo.api_key, first=100)
+    assert [sql for sql in seen if "FROM reward" in sql], "not kept: the rewards read again"
+    assert again.json() == first.json()
+
+
+async def test_a_search_never_matches_across_two_fields(
+    client: httpx.AsyncClient, demo: DemoSeed
+) -> None:
+    nodes, _ = await _everything(client, demo.api_key)
+    joined = next(
+        node
+        for node in nodes
+        if node["brand"].lower() not in node["name"].lower() and len(node["brand"]) >= 3
+    )
+    spanning = f"{joined['name'][-3:]} {joined['brand'][:3]}"
+    found, _ = await _everything(client, demo.api_key, filter={"search": spanning})
+    assert joined["id"] not in {node["id"] for node in found}, spanning
+    within, _ = await _everything(client, demo.api_key, filter={"search": joined["name"][-3:]})
+    assert joined["id"] in {node["id"] for node in within}

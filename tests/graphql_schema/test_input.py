@@ -4,6 +4,7 @@ nothing written; and what production shows and refuses."""
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from collections.abc import Iterator, MutableMapping
 from datetime import timedelta
@@ -313,3 +314,140 @@ async def test_production_refuses_the_demo_keys(
             assert _only_error(refused.json())["message"] == (
                 "Not authenticated: invalid credential."
             )
+
+
+@pytest.mark.usefixtures("snapshot")
+async def test_a_cursor_with_a_number_no_column_holds_is_a_client_error(
+    client: httpx.AsyncClient, demo: DemoSeed, errors_logged: list[Any]
+) -> None:
+    page = (await gql(client, PAGE, demo.api_key, first=2, sort="POINTS_ASC")).json()
+    cursor = orjson.loads(base64.urlsafe_b64decode(page["data"]["rewards"]["edges"][-1]["cursor"]))
+    for number in (2**63, -(2**63) - 1):
+        key = {**cursor, "k": [number, *cursor["k"][1:]]}
+        forged = base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+        body = (
+            await gql(client, PAGE, demo.api_key, first=2, sort="POINTS_ASC", after=forged)
+        ).json()
+        assert _only_error(body)["extensions"]["code"] == "BAD_USER_INPUT"
+    assert _error_events(errors_logged) == []
+
+
+async def test_a_lone_surrogate_is_refused_like_a_nul(
+    client: httpx.AsyncClient, demo: DemoSeed, errors_logged: list[Any]
+) -> None:
+    # JSON and GraphQL may both spell a lone surrogate; no database stores one (the UTF-8
+    # encoders of PostgreSQL's and SQLite's drivers raised, masked as internal errors).
+    query = PAGE.replace("\n", " ")
+    body = b'{"query": %s, "variables": {"filter": {"search": "caf\\ud800"}}}' % orjson.dumps(query)
+    response = await client.post(
+        "/graphql",
+        content=body,
+        headers={"Authorization": f"Bearer {demo.api_key}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.text.startswith("The body is not JSON")
+    literal = '{ rewards(filter: {search: "caf\\ud800"}) { totalCount } }'
+    error = _only_error((await gql(client, literal, demo.api_key)).json())
+    assert error["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"  # graphql-core's lexer
+    assert _error_events(errors_logged) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xfe{}",  # not UTF-8
+        b"null",
+        b"42",
+        b'"{ version }"',
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than a recursive decoder goes
+        b'{"query": "{ version }", "variables": {"n": ' + b"9" * 5000 + b"}}",
+        b"{",
+    ],
+)
+async def test_a_body_that_is_not_a_json_object_is_a_400_not_a_crash(
+    settings: Settings, database: Database, body: bytes, errors_logged: list[Any]
+) -> None:
+    async with gateway_client(settings) as http:
+        # Unhandled exceptions are answered as a 500 here instead of raised into the test.
+        http._transport = httpx.ASGITransport(
+            app=http._transport.app,  # type: ignore[attr-defined]
+            raise_app_exceptions=False,
+        )
+        response = await http.post(
+            "/graphql", content=body, headers={"Content-Type": "application/json"}
+        )
+    assert 400 <= response.status_code < 500, response.text
+    assert _error_events(errors_logged) == []
+
+
+async def test_an_authorization_header_that_is_not_ascii_is_a_401(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/graphql",
+        json={"query": "{ rewards(first: 1) { totalCount } }"},
+        headers=[(b"Authorization", b"Bearer \xe9\xff")],
+    )
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_syntax_error_is_a_parse_failure(client: httpx.AsyncClient) -> None:
+    body = (await client.post("/graphql", json={"query": "{ version "})).json()
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+    assert error["message"].startswith("Syntax Error")
+
+
+@pytest.mark.parametrize("member_id", ["", " ", "bob ", " bob", "b" * 129])
+async def test_a_member_id_of_spaces_or_edge_spaces_is_refused(
+    client: httpx.AsyncClient, demo: DemoSeed, member_id: str
+) -> None:
+    earn = {"memberId": member_id, "points": 1, "reason": "r", "idempotencyKey": "blank-id"}
+    body = (await gql(client, EARN, demo.api_key, input=earn)).json()
+    [refused] = body["data"]["earnPoints"]["userErrors"]
+    assert refused["code"] == "INVALID_MEMBER_ID"
+    assert refused["field"] == ["memberId"]
+    token = """mutation($id: ID!) { issueMemberToken(memberId: $id) {
+      token userErrors { code } } }"""
+    issued = (await gql(client, token, demo.api_key, id=member_id)).json()
+    assert issued["data"]["issueMemberToken"]["token"] is None
+    member = """query($id: ID!) { member(id: $id) { id } }"""
+    assert (await gql(client, member, demo.api_key, id=member_id)).json()["data"] == {
+        "member": None
+    }
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "alice", "ptn": 7, "prg": 7},
+        {"sub": "alice", "ptn": None, "prg": None},
+        {"sub": "alice", "ptn": ["x"], "prg": {"a": 1}},
+        {"sub": "alice"},
+    ],
+)
+async def test_a_signed_token_with_claims_of_the_wrong_type_is_a_401(
+    client: httpx.AsyncClient, settings: Settings, claims: dict[str, Any]
+) -> None:
+    import jwt
+
+    from app.partners.auth import TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER
+
+    now = int(utcnow().timestamp())
+    token = jwt.encode(
+        {"iss": TOKEN_ISSUER, "aud": TOKEN_AUDIENCE, "iat": now, "exp": now + 600, **claims},
+        settings.member_token_secret.get_secret_value(),
+        algorithm=TOKEN_ALGORITHM,
+    )
+    response = await gql(client, BALANCE, token)
+    assert response.status_code == 401
+    assert _only_error(response.json())["message"] == "Not authenticated: invalid credential."
+
+
+@pytest.mark.parametrize("amount", ["25_0", "٢٥", " 25", "25 ", "1e31", "1e-31", "0x19"])
+async def test_a_decimal_must_be_a_plain_ascii_number_of_sensible_size(
+    client: httpx.AsyncClient, demo: DemoSeed, amount: str
+) -> None:
+    body = (await gql(client, QUOTE, alice(demo), input={"rewardId": "x", "amount": amount})).json()
+    assert _only_error(body)["extensions"] == {"code": "BAD_USER_INPUT"}

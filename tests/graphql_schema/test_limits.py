@@ -213,14 +213,47 @@ async def test_bodies_over_the_limit_get_413_before_parsing(client: httpx.AsyncC
     assert small.status_code == 200
 
 
-def test_long_documents_are_not_kept_by_the_document_cache() -> None:
-    from graphql_schema._documents import MAX_CACHED_CHARS, Documents
+def test_the_document_cache_is_bounded_by_tokens() -> None:
+    """Memory goes with tokens (0.5 KB each), not characters: a 10 KB document of 5,000
+    one-letter tokens weighs 2.8 MB."""
+    from graphql_schema._documents import MAX_CACHED_TOKENS, Documents
 
-    documents = Documents(size=2)
-    short, long = "{ version }", "{ version }" + " " * MAX_CACHED_CHARS
-    for query in (short, long):
+    documents = Documents(size=100, tokens=30)
+    short = "{ version }"  # 4 tokens with start and end
+    dense = "{ " + "a " * MAX_CACHED_TOKENS + "}"
+    for query in (short, dense):
         documents.put(query, parse(query), [])
-    assert list(documents.entries) == [short]
-    for query in ("{ a }", "{ b }", "{ c }"):
+    assert list(documents.entries) == [short], "a dense document is not kept"
+    queries = [f"{{ a{i} b c }}" for i in range(10)]  # 7 tokens each
+    for query in queries:
         documents.put(query, parse(query), [])
-    assert list(documents.entries) == ["{ b }", "{ c }"], "least recently used goes first"
+    assert documents.tokens <= 30
+    assert list(documents.entries) == queries[-4:], "least recently used goes first"
+
+
+@pytest.mark.asyncio
+async def test_many_fields_are_refused_before_validation_compares_them(
+    client: httpx.AsyncClient,
+) -> None:
+    """380 copies of `me { id }`: graphql-core would compare them pairwise, anonymously."""
+    query = "{ " + " ".join(["me { id }"] * 380) + " }"
+    body = (await client.post("/graphql", json={"query": query})).json()
+    [error] = body["errors"]
+    assert error["message"] == "The document has 760 fields; at most 500."
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    few = "{ " + " ".join(["me { id }"] * 200) + " }"
+    body = (await client.post("/graphql", json={"query": few})).json()
+    assert body["errors"][0]["extensions"]["code"] != "INTERNAL_SERVER_ERROR"
+
+
+def test_search_and_counts_have_a_cost() -> None:
+    plain = _cost("{ rewards(first: 1) { edges { cursor } } }")
+    assert _cost('{ rewards(first: 1, filter: {search: "ab"}) { edges { cursor } } }') == plain + 50
+    assert _cost('{ rewards(first: 1, filter: {brand: "ab"}) { edges { cursor } } }') == plain
+    variable = "query($f: RewardFilter) { rewards(first: 1, filter: $f) { edges { cursor } } }"
+    assert _cost(variable) == plain + 50, "a variable may hold a search"
+    assert _cost("{ rewards(first: 1) { totalCount } }") == 1 + 50
+    thirty = "{ " + " ".join(f'r{i}: rewards(first: 1, filter: {{search: "x{i}"}}) {{ totalCount }}'
+                              for i in range(30)) + " }"  # fmt: skip
+    assert _cost(thirty) > _limits.DEFAULT_MAX_COST / 5
+    assert _cost("{ __schema { types { name } } }") == 500

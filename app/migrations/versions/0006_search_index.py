@@ -1,5 +1,6 @@
 """Substring search indexed by trigrams: SQLite FTS5 (trigram tokenizer) kept in step by
-triggers, PostgreSQL pg_trgm's GIN index (see app/catalog/_search.py).
+triggers, PostgreSQL pg_trgm's GIN index (see app/catalog/_search.py); the fields of a
+reward's search text separated by a character no search may hold.
 
 Revision ID: 0006_search_index
 Revises: 0005_ledger_guards
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from app.catalog import _search
+from app.catalog.snapshot import search_text_of
 
 revision: str = "0006_search_index"
 down_revision: str | None = "0005_ledger_guards"
@@ -21,6 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     connection = op.get_bind()
+    _separate_the_fields(connection)
     if connection.dialect.name == "sqlite":
         for statement in _search.sqlite_ddl():
             op.execute(statement)
@@ -44,6 +47,20 @@ def downgrade() -> None:
         op.execute(f"DROP TABLE {_search.KEY_TABLE}")
         return
     op.execute(f"DROP INDEX {_search.PG_INDEX}")
+
+
+def _separate_the_fields(connection: sa.Connection) -> None:
+    """Rewrite every reward's search text with the separator no search may hold, so that a
+    term never matches across two fields (the snapshot writes it so from now on)."""
+    rows = connection.execute(sa.text("SELECT id, name, brand, description FROM reward")).all()
+    if rows:
+        connection.execute(
+            sa.text("UPDATE reward SET search_text = :text WHERE id = :id"),
+            [
+                {"id": row.id, "text": search_text_of(row.name, row.brand, row.description)}
+                for row in rows
+            ],
+        )
 
 
 def _trgm_schema(connection: sa.Connection) -> str | None:
