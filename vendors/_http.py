@@ -56,11 +56,19 @@ __all__ = [
     "classify_status",
     "json_body",
     "retry_after_seconds",
+    "wait_seconds",
 ]
 
 # One line per call a vendor was sent (what httpx logs, at DEBUG only, and more): vendor,
 # method, path, status or failure, duration.
 _calls = logging.getLogger("rewardgate.vendors")
+
+# A "wait" header beyond a day is a vendor's mistake (an epoch read as seconds, a bad date):
+# pause briefly and ask again rather than stop calling for years.
+MAX_PLAUSIBLE_WAIT = 86_400.0
+IMPLAUSIBLE_WAIT = 1.0
+_UNIX_TIME_AFTER = 1e9  # 2001-09-09 as a Unix time; 31 years as seconds
+_CLOCK_SKEW = 5.0
 
 # (response, the call may have created something) -> the error it means, or None for success
 Classifier = Callable[[httpx.Response, bool], VendorError | None]
@@ -148,7 +156,30 @@ class VendorHttp:
             retry=retry_if_exception_type((TransientVendorError, AmbiguousOutcome)),
             reraise=True,
         )
-        response: httpx.Response = await retrying(self._attempt, method, path, creates, kwargs)
+        ambiguous: list[AmbiguousOutcome] = []
+
+        async def attempt() -> httpx.Response:
+            try:
+                return await self._attempt(method, path, creates, kwargs)
+            except AmbiguousOutcome as exc:
+                ambiguous.append(exc)
+                raise
+
+        try:
+            response: httpx.Response = await retrying(attempt)
+        except VendorError as last:
+            if ambiguous and not isinstance(last, AmbiguousOutcome):
+                # An earlier attempt may have acted: a later refusal (429, 503, circuit open)
+                # says nothing about it.
+                raise AmbiguousOutcome(
+                    self.vendor,
+                    f"{ambiguous[0].message}; the last of {len(ambiguous) + 1}+ attempts: "
+                    f"{last.message}",
+                    status_code=last.status_code,
+                    vendor_code=last.vendor_code,
+                    body=last.body,
+                ) from last
+            raise
         return response
 
     async def aclose(self) -> None:
@@ -227,7 +258,7 @@ class VendorHttp:
             remaining = response.headers.get(f"{prefix}-Remaining")
             reset = response.headers.get(f"{prefix}-Reset")
             if remaining is not None and reset is not None and _number(remaining) == 0:
-                self._pause(_number(reset) or 0.0)
+                self._pause(wait_seconds(reset) or 0.0)
 
     def _wait_before_retry(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -283,18 +314,38 @@ def json_body(vendor: str, response: httpx.Response, *, creates: bool) -> Any:
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
-    """``Retry-After`` in seconds (it may be a number of seconds or an HTTP date)."""
+    """``Retry-After`` in seconds (a number of seconds or an HTTP date), by `wait_seconds`."""
     value = response.headers.get("Retry-After")
     if value is None:
         return None
+    return wait_seconds(value)
+
+
+def wait_seconds(value: str) -> float | None:
+    """How long a vendor's "wait" header (``Retry-After``, ``*RateLimit-Reset``) asks for.
+
+    Vendors say it as seconds, as a Unix time (a number too large to be seconds) or as an HTTP
+    date. A value that cannot be meant (in the past, more than `MAX_PLAUSIBLE_WAIT` away, not
+    a finite number) is a short back-off, `IMPLAUSIBLE_WAIT`, never a pause of decades; None
+    when the header says nothing readable.
+    """
     seconds = _number(value)
-    if seconds is not None:
-        return max(seconds, 0.0)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+    at_a_time = seconds is None or seconds >= _UNIX_TIME_AFTER
+    if seconds is None:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    elif at_a_time:
+        seconds -= time.time()
+    if at_a_time and -_CLOCK_SKEW <= seconds < 0:
+        return 0.0  # a time just past: the clocks differ a little
+    if not 0 <= seconds <= MAX_PLAUSIBLE_WAIT:
+        return IMPLAUSIBLE_WAIT
+    return seconds
 
 
 def _number(value: str) -> float | None:

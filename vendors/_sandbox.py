@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
@@ -90,6 +90,13 @@ class Faults(BaseModel):
         le=600_000,
         description="Time an order spends in process before it is stored; a request with the "
         "same key meanwhile gets the vendor's 'in process' answer where it has one.",
+    )
+    next_calls: list[Literal["drop_after_commit", "rate_limit", "server_error"]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Outcomes forced on the next calls, in order, before the rates apply: "
+        "`rate_limit` (429), `server_error` (5xx), `drop_after_commit` (the next order stored "
+        "has its response held back; calls before it pass).",
     )
     seed: int | None = Field(default=None, description="Re-seed the generator.")
 
@@ -224,6 +231,10 @@ class VendorSandbox(ABC):
             if self._window is not None and (wait := self._window.admit()) is not None:
                 self.over_limit += 1
                 return self.rate_limited(wait)
+            script = self.faults.next_calls
+            if script and script[0] != "drop_after_commit":
+                forced = script.pop(0)
+                return self.rate_limited(1.0) if forced == "rate_limit" else self.server_error()
             if self.chance(self.faults.rate_limit_rate):
                 return self.rate_limited(1.0)
             if self.chance(self.faults.error_rate):
@@ -234,7 +245,10 @@ class VendorSandbox(ABC):
 
     async def drop_response_after_commit(self) -> Response | None:
         """Call after storing an order: sometimes hold the response back past the client."""
-        if not self.chance(self.faults.timeout_after_commit_rate):
+        script = self.faults.next_calls
+        if script and script[0] == "drop_after_commit":
+            script.pop(0)
+        elif not self.chance(self.faults.timeout_after_commit_rate):
             return None
         await asyncio.sleep(self.faults.hang_seconds)
         return self.error(504, "504", "Gateway timeout")

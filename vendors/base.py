@@ -94,15 +94,23 @@ class Denomination:
 
 @dataclass(frozen=True, slots=True)
 class ValueRange:
-    """Any face value from ``min_value`` to ``max_value`` (inclusive), in ``step``s."""
+    """Any face value from ``min_value`` to ``max_value`` (inclusive), in ``step``s.
+
+    ``bands``: where the vendor sells separate ranges (Tremendous ``skus`` of 10-100 and
+    200-500), the ranges themselves; a value must fall in one of them (150 does not), and
+    ``min_value``/``max_value`` are the outer bounds shown in the catalog.
+    """
 
     min_value: Decimal
     max_value: Decimal
     step: Decimal = Decimal("0.01")
     cost: CostRule | None = None
+    bands: tuple[tuple[Decimal, Decimal], ...] = ()
 
     def admits(self, value: Decimal) -> bool:
-        return self.min_value <= value <= self.max_value and value % self.step == 0
+        if not (self.min_value <= value <= self.max_value and value % self.step == 0):
+            return False
+        return not self.bands or any(low <= value <= high for low, high in self.bands)
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,8 +57,7 @@ class VendorError(Exception):
 class TransientVendorError(VendorError):
     """The vendor did not act on the request; repeating it later may succeed.
 
-    ``retry_after`` is the least time to wait first, when the vendor says (Tango asks for ≥ 2 s
-    after ``409.002``).
+    ``retry_after`` is the least time to wait first, when the vendor says.
     """
 
     def __init__(
@@ -86,7 +85,17 @@ class InvalidOrderRequest(PermanentVendorError):
 
 
 class AmbiguousOutcome(VendorError):
-    """The request may or may not have taken effect; only a lookup by key can tell."""
+    """The request may or may not have taken effect; only a lookup by key can tell.
+
+    ``retry_after``: the least time to wait before asking again, when the vendor says (Tango's
+    ``409.002``: the order is being made, ask again in ≥ 2 s).
+    """
+
+    def __init__(
+        self, vendor: str, message: str, *, retry_after: float | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(vendor, message, **kwargs)
+        self.retry_after = retry_after
 
 
 class VendorAuthError(VendorError):

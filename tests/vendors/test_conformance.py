@@ -81,12 +81,19 @@ async def test_delivery_data_arrives_for_fulfilled_orders(
     name: str, make_adapter: AdapterFactory
 ) -> None:
     adapter = make_adapter(name)
-    placed = await adapter.place_order(order_for(await first_product(adapter), "deliveryKey"))
+    request = order_for(await first_product(adapter), "deliveryKey")
+    placed = await adapter.place_order(request)
     if name == "change":
         assert placed.delivery is None, "a donation has nothing to deliver"
         return
-    assert placed.delivery is not None
-    assert placed.delivery.code or placed.delivery.url
+    replayed = await adapter.place_order(request)
+    found = await adapter.lookup_order(request.idempotency_key)
+    fetched = await adapter.get_order(placed.vendor_reference)
+    assert found is not None
+    # Replays, lookups and reads deliver too (Tremendous shows the link only once).
+    for result in (placed, replayed, found, fetched):
+        assert result.delivery is not None
+        assert result.delivery.code or result.delivery.url
 
 
 @vendor
@@ -168,6 +175,25 @@ async def test_the_ambiguous_case_resolves_by_lookup_without_a_second_order(
     assert retried.vendor_reference == found.vendor_reference
     assert retried.replayed
     assert _count(hub, name) == 1
+
+
+@vendor
+async def test_an_order_that_may_exist_stays_ambiguous_through_later_refusals(
+    name: str, make_adapter: AdapterFactory, hub: SandboxHub
+) -> None:
+    """Stored, its answer lost, then 429s: the order may exist (it does), so the adapter says
+    ambiguous, never "did not act" (which would let the saga refund a delivered reward)."""
+    adapter = make_adapter(name, timeout=0.2, connect_timeout=0.2, retry_attempts=3, max_pause=0.5)
+    request = order_for(await first_product(adapter), "thenLimited")
+    hub[name].set_faults(
+        next_calls=["drop_after_commit", "rate_limit", "rate_limit"], hang_seconds=30
+    )
+    with pytest.raises(AmbiguousOutcome):
+        await adapter.place_order(request)
+    assert _count(hub, name) == 1
+    # Another process (this one waits out the vendor's Retry-After) finds it by its key.
+    found = await make_adapter(name).lookup_order(request.idempotency_key)
+    assert found is not None
 
 
 @vendor

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import email.utils
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -19,7 +21,14 @@ from vendors import (
     VendorError,
     VendorUnavailable,
 )
-from vendors._http import HttpPolicy, VendorHttp, classify_status, retry_after_seconds
+from vendors._http import (
+    IMPLAUSIBLE_WAIT,
+    HttpPolicy,
+    VendorHttp,
+    classify_status,
+    retry_after_seconds,
+    wait_seconds,
+)
 
 BASE = "https://vendor.test/api"
 POLICY = HttpPolicy(
@@ -92,6 +101,39 @@ async def test_a_lost_answer_to_a_creating_call_is_ambiguous(http: VendorHttp) -
 
 @pytest.mark.asyncio
 @respx.mock
+@pytest.mark.parametrize(
+    "later",
+    [
+        [httpx.Response(429), httpx.Response(429)],
+        [httpx.Response(503), httpx.Response(429)],
+        [httpx.Response(429), httpx.ConnectError("refused")],
+        [httpx.Response(429), httpx.Response(422)],
+    ],
+)
+async def test_once_an_attempt_was_ambiguous_the_outcome_stays_ambiguous(
+    http: VendorHttp, later: list[httpx.Response | Exception]
+) -> None:
+    """A timeout after the vendor committed, then refusals: the order may exist."""
+    route = respx.post(f"{BASE}/orders").mock(side_effect=[httpx.ReadTimeout("slow"), *later])
+    with pytest.raises(AmbiguousOutcome) as caught:
+        await http.request("POST", "/orders", idempotent=True, creates=True)
+    assert route.call_count == POLICY.retry_attempts
+    assert "no complete answer" in caught.value.message
+    assert isinstance(caught.value.__cause__, VendorError), "the last cause is kept"
+
+
+@pytest.mark.asyncio
+@respx.mock
+async def test_a_read_that_timed_out_then_was_refused_is_not_ambiguous(http: VendorHttp) -> None:
+    respx.get(f"{BASE}/things").mock(
+        side_effect=[httpx.ReadTimeout("slow"), httpx.Response(429), httpx.Response(429)]
+    )
+    with pytest.raises(RateLimited):
+        await http.request("GET", "/things", idempotent=True)
+
+
+@pytest.mark.asyncio
+@respx.mock
 async def test_a_lost_answer_to_a_read_is_transient(http: VendorHttp) -> None:
     respx.get(f"{BASE}/things").mock(side_effect=httpx.RemoteProtocolError("reset"))
     with pytest.raises(TransientVendorError):
@@ -156,10 +198,57 @@ def test_status_classification(status: int, creates: bool, expected: type[Vendor
 
 def test_retry_after_reads_seconds_and_dates() -> None:
     assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "3"})) == 3.0
-    future = httpx.Response(429, headers={"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"})
-    assert (retry_after_seconds(future) or 0) > 1_000_000
+    soon = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
+    in_two_minutes = retry_after_seconds(httpx.Response(429, headers={"Retry-After": soon}))
+    assert in_two_minutes is not None
+    assert 100 < in_two_minutes <= 120
     assert retry_after_seconds(httpx.Response(429)) is None
     assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "soon"})) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("30", 30.0),
+        ("0", 0.0),
+        (lambda: str(int(time.time()) + 40), (38.0, 41.0)),  # a Unix time
+        (lambda: str(int(time.time()) - 2), 0.0),  # a Unix time just past
+        ("4102444800", IMPLAUSIBLE_WAIT),  # 2100-01-01: a pause of decades
+        ("Wed, 21 Oct 2099 07:28:00 GMT", IMPLAUSIBLE_WAIT),
+        ("864000", IMPLAUSIBLE_WAIT),  # ten days as seconds
+        ("-5", IMPLAUSIBLE_WAIT),
+        ("nan", IMPLAUSIBLE_WAIT),
+        ("inf", IMPLAUSIBLE_WAIT),
+        ("soon", None),
+    ],
+)
+def test_wait_headers_are_seconds_or_times_and_never_decades(
+    value: str | Callable[[], str], seconds: float | tuple[float, float] | None
+) -> None:
+    waited = wait_seconds(value() if callable(value) else value)
+    if isinstance(seconds, tuple):
+        assert waited is not None
+        assert seconds[0] <= waited <= seconds[1]
+    else:
+        assert waited == seconds
+
+
+@pytest.mark.asyncio
+@respx.mock
+async def test_a_reset_given_as_a_unix_time_pauses_until_then_not_for_decades(
+    http: VendorHttp,
+) -> None:
+    reset = str(int(time.time()) + 1)
+    respx.get(f"{BASE}/things").mock(
+        side_effect=[
+            httpx.Response(200, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}),
+            httpx.Response(200),
+        ]
+    )
+    await http.request("GET", "/things", idempotent=True)
+    started = time.monotonic()
+    await http.request("GET", "/things", idempotent=True)
+    assert time.monotonic() - started <= 2.5, "paused until the reset, not 1.7e9 seconds"
 
 
 @pytest.mark.asyncio

@@ -4,16 +4,21 @@ Idempotency is Tango's own: ``externalRefID`` carries our key, so `place_order` 
 A repeat returns the original order with HTTP 200 (even if the repeat asked for something
 else); while the first request with that key is still being processed Tango answers ``409.002``
 (wait ≥ 2 s, then repeat); ``409.024`` says the key already belongs to an order, which is found
-with ``GET /orders?externalRefID=``. A lost answer to ``POST /orders`` is ambiguous: Tango may
-still process a request that ended in a 5xx or a timeout, so only a lookup decides.
+with ``GET /orders?externalRefID=`` (which answers ``404.110`` when there is none). A lost answer
+to ``POST /orders`` is ambiguous: Tango may still process a request that ended in a 5xx or a
+timeout, so only a lookup decides; so is a ``409.002`` that outlasts the retries (the order is
+being made).
 
-Tango charges the account's currency (USD): the catalog's cost rule converts face values with
-``GET /exchangerates`` and adds the item's fee.
+Tango charges the account's currency (``account_currency``: USD, CAD, EUR, GBP or AUD): the
+catalog's cost rule converts face values with ``GET /exchangerates`` (``baseFx`` is units of the
+reward currency per unit of the account's) and adds the item's fee. What an order was charged
+is its own ``amountCharged``; one that disagrees with that rule is logged.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -38,18 +43,30 @@ from vendors.base import (
 from vendors.errors import (
     AmbiguousOutcome,
     PermanentVendorError,
-    TransientVendorError,
     VendorError,
 )
 from vendors.money import Money, inverse_rate, minor_units
 from vendors.tango.config import TangoConfig
-from vendors.tango.models import Catalog, ErrorBody, ExchangeRates, Item, Order, OrderList
+from vendors.tango.models import (
+    Amount,
+    Catalog,
+    ErrorBody,
+    ExchangeRates,
+    Item,
+    Order,
+    OrderList,
+)
 
 __all__ = ["TangoAdapter"]
 
-ACCOUNT_CURRENCY = "USD"
 IN_PROCESS = "409.002"
 ALREADY_EXISTS = "409.024"
+NO_ORDERS_FOR_REF = "404.110"
+# How far a charge may sit from the catalog's rule before it is logged: rounding of the value
+# and of the rate Tango shows.
+_CHARGE_TOLERANCE = Decimal("0.005")
+
+_logger = logging.getLogger("rewardgate.vendors.tango")
 
 _STATUSES = {
     "PENDING": OrderStatus.ACCEPTED_PENDING,
@@ -79,6 +96,7 @@ class TangoAdapter(HttpAdapter[TangoConfig]):
         in_process_wait: float = 2.0,
     ) -> None:
         self.in_process_wait = in_process_wait
+        self._account_per: dict[str, Decimal] = {}  # as the last catalog read priced
         super().__init__(config, base_url=base_url, transport=transport, policy=policy)
 
     def credentials(self, config: TangoConfig) -> tuple[httpx.Auth | None, Mapping[str, str]]:
@@ -95,21 +113,25 @@ class TangoAdapter(HttpAdapter[TangoConfig]):
         rates = self.parse(
             await self.http.request("GET", "/exchangerates", idempotent=True), ExchangeRates
         )
-        usd_per = {
+        account = self.config.account_currency
+        account_per = {
             rate.reward_currency: inverse_rate(rate.base_fx)
             for rate in rates.exchange_rates
-            if rate.base_currency == ACCOUNT_CURRENCY and rate.base_fx > 0
+            if rate.base_currency == account and rate.base_fx > 0
         }
-        usd_per[ACCOUNT_CURRENCY] = Decimal(1)
+        account_per[account] = Decimal(1)
+        self._account_per = account_per
         products = []
         for brand in catalog.brands:
             if brand.status.lower() != "active":
                 continue
             image = _largest_image(brand.image_urls)
             for item in brand.items:
-                if item.status.lower() != "active" or item.currency_code not in usd_per:
+                if item.status.lower() != "active" or item.currency_code not in account_per:
                     continue
-                product = self._product(item, brand.brand_name, brand.description, image, usd_per)
+                product = self._product(
+                    item, brand.brand_name, brand.description, image, account_per
+                )
                 if product is not None:
                     products.append(product)
         return products
@@ -139,11 +161,13 @@ class TangoAdapter(HttpAdapter[TangoConfig]):
                 content=dumps(body),
                 headers=JSON_HEADERS,
             )
-        except PermanentVendorError as exc:
-            if exc.vendor_code != ALREADY_EXISTS:
+        except (PermanentVendorError, AmbiguousOutcome) as exc:
+            if exc.vendor_code not in (ALREADY_EXISTS, IN_PROCESS):
                 raise
             found = await self.lookup_order(request.idempotency_key)
             if found is None:
+                if isinstance(exc, AmbiguousOutcome):
+                    raise  # still being made: not listed yet
                 raise AmbiguousOutcome(
                     self.name, "Tango says the externalRefID exists but lists no order for it"
                 ) from exc
@@ -157,9 +181,13 @@ class TangoAdapter(HttpAdapter[TangoConfig]):
             "accountIdentifier": self.config.account_identifier,
             "customerIdentifier": self.config.customer_identifier,
         }
-        listing = self.parse(
-            await self.http.request("GET", "/orders", idempotent=True, params=params), OrderList
-        )
+        try:
+            response = await self.http.request("GET", "/orders", idempotent=True, params=params)
+        except PermanentVendorError as exc:
+            if exc.vendor_code == NO_ORDERS_FOR_REF:
+                return None
+            raise
+        listing = self.parse(response, OrderList)
         if not listing.orders:
             return None
         return await self.get_order(listing.orders[0].reference_order_id)
@@ -185,9 +213,8 @@ class TangoAdapter(HttpAdapter[TangoConfig]):
             "body": response.text[:2000],
         }
         if error.i18n_key == IN_PROCESS:
-            return TransientVendorError(
-                self.name, message, retry_after=self.in_process_wait, **details
-            )
+            # The order exists or is being made: never "did not act".
+            return AmbiguousOutcome(self.name, message, retry_after=self.in_process_wait, **details)
         if error.i18n_key == ALREADY_EXISTS:
             return PermanentVendorError(self.name, message, **details)
         return classify_status(
@@ -200,20 +227,55 @@ class TangoAdapter(HttpAdapter[TangoConfig]):
         )
 
     def _result(self, order: Order, *, replayed: bool = False) -> OrderResult:
-        charged = order.amount_charged
         return OrderResult(
             vendor=self.name,
             vendor_reference=order.reference_order_id,
             idempotency_key=order.external_ref_id,
             status=_STATUSES.get(order.status.upper(), OrderStatus.UNKNOWN),
             raw_status=order.status,
-            charged=(
-                Money(charged.total or charged.value, charged.currency_code) if charged else None
-            ),
+            charged=self._charged(order),
             delivery=_delivery(order),
             created_at=order.created_at,
             replayed=replayed,
         )
+
+    def _charged(self, order: Order) -> Money | None:
+        """The order's own ``amountCharged`` (value plus fee), which wins over any rule.
+
+        A charge in another currency than the account's, or one that disagrees with the rule
+        the catalog priced by (``denomination × account_per``, from ``baseFx``), is logged: a
+        rate read the wrong way round or a price change, for ops to see."""
+        charged = order.amount_charged
+        if charged is None:
+            return None
+        total = charged.total if charged.total is not None else charged.value + (charged.fee or 0)
+        expected = self._expected_value(order, charged)
+        if charged.currency_code != self.config.account_currency or (
+            expected is not None
+            and abs(charged.value - expected) > max(Decimal("0.01"), expected * _CHARGE_TOLERANCE)
+        ):
+            _logger.warning(
+                "vendor.charge_differs",
+                extra={
+                    "vendor": self.name,
+                    "vendor_reference": order.reference_order_id,
+                    "charged": f"{charged.value} {charged.currency_code}",
+                    "expected": None if expected is None else f"{expected:.2f}",
+                    "account_currency": self.config.account_currency,
+                },
+            )
+        return Money(total, charged.currency_code)
+
+    def _expected_value(self, order: Order, charged: Amount) -> Decimal | None:
+        denomination = order.denomination
+        if denomination is None:
+            return None
+        if denomination.currency_code == charged.currency_code:
+            return denomination.value
+        rate = self._account_per.get(denomination.currency_code)
+        if rate is None and charged.exchange_rate:
+            rate = inverse_rate(charged.exchange_rate)  # a catalog this process has not read
+        return None if rate is None else denomination.value * rate
 
     def _product(
         self,
@@ -221,7 +283,7 @@ class TangoAdapter(HttpAdapter[TangoConfig]):
         brand: str,
         description: str | None,
         image: str | None,
-        usd_per: dict[str, Decimal],
+        account_per: dict[str, Decimal],
     ) -> Product | None:
         """The item as a product; None for an item whose values the catalog leaves out."""
         fee_percent = fee_fixed = Decimal(0)
@@ -230,7 +292,9 @@ class TangoAdapter(HttpAdapter[TangoConfig]):
                 fee_percent = item.fee.value
             else:
                 fee_fixed = item.fee.value
-        cost = CostRule(ACCOUNT_CURRENCY, usd_per[item.currency_code], fee_percent, fee_fixed)
+        cost = CostRule(
+            self.config.account_currency, account_per[item.currency_code], fee_percent, fee_fixed
+        )
         denominations: tuple[Denomination, ...] = ()
         value_range = None
         if item.value_type == "FIXED_VALUE":

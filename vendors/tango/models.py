@@ -11,6 +11,7 @@ from pydantic import Field
 from vendors._adapter import WireModel
 
 __all__ = [
+    "Amount",
     "Brand",
     "Catalog",
     "ErrorBody",

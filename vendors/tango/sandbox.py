@@ -29,7 +29,7 @@ from vendors import _seed
 from vendors._json import DecimalJSONResponse, loads
 from vendors._sandbox import Lifecycle, VendorSandbox, as_decimal, basic_credentials
 from vendors.money import quantize_up
-from vendors.tango.config import SANDBOX_CREDENTIALS
+from vendors.tango.config import ACCOUNT_CURRENCIES, SANDBOX_CREDENTIALS
 
 __all__ = ["TangoSandbox"]
 
@@ -147,13 +147,16 @@ class TangoSandbox(VendorSandbox):
         return DecimalJSONResponse(
             {
                 "disclaimer": "Sandbox reference rates; not for settlement.",
+                # One table per currency an account can be funded in, as Tango lists them.
                 "exchangeRates": [
                     {
                         "lastModifiedDate": "2026-11-20T16:00:00Z",
-                        "baseCurrency": "USD",
+                        "baseCurrency": base,
                         "rewardCurrency": currency,
-                        "baseFx": rate,
+                        "baseFx": (rate / _seed.USD_RATES[base]).quantize(Decimal("0.000001")),
                     }
+                    for base in ACCOUNT_CURRENCIES
+                    if base in _seed.USD_RATES
                     for currency, rate in _seed.USD_RATES.items()
                 ],
             }
@@ -226,6 +229,8 @@ class TangoSandbox(VendorSandbox):
             and query.get("accountIdentifier") in (None, order.account)
             and query.get("customerIdentifier") in (None, order.customer)
         ]
+        if query.get("externalRefID") is not None and not found:
+            return self.error(404, "404.110", "No Orders found for External Ref ID")
         page = int(query.get("page", 0))
         size = min(int(query.get("elementsPerBlock", 10)), 100)
         block = found[page * size : (page + 1) * size]

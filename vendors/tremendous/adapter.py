@@ -5,12 +5,17 @@ identical repeat 201 with the existing order (so `place_order` may be repeated),
 with a different payload 409 — a bug on our side, raised as `PermanentVendorError` with
 ``vendor_code="external_id_conflict"``. Rewards are delivered as links (``delivery.method:
 LINK``); the order is ``EXECUTED`` at once and its reward's delivery completes later, so the
-canonical status reads both. Payment is always in USD: catalog costs convert face values with
-``GET /forex``. Only rewards whose delivery failed can be cancelled.
+canonical status reads both. The reward's link comes back in the create (200) response only: a
+replay (201), ``GET /orders/{id}`` and the order list carry none, so a delivered reward without
+one gets it from ``POST /rewards/{id}/generate_link``. Payment is always in USD: catalog costs
+convert face values with ``GET /forex``. A product's ``skus`` are separate bands of values (a
+product without any is skipped, logged). Only rewards whose delivery failed can be cancelled.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -40,6 +45,7 @@ from vendors.tremendous.config import TremendousConfig
 __all__ = ["TremendousAdapter"]
 
 PAYMENT_CURRENCY = "USD"
+_logger = logging.getLogger("rewardgate.vendors.tremendous")
 _PENDING_ORDER = {
     "OPEN",
     "CART",
@@ -82,6 +88,12 @@ class TremendousAdapter(HttpAdapter[TremendousConfig]):
         forex[PAYMENT_CURRENCY] = Decimal(1)
         products = []
         for product in catalog.products:
+            if not product.skus:
+                _logger.warning(
+                    "vendor.product_skipped",
+                    extra={"vendor": self.name, "product": product.id, "why": "no skus"},
+                )
+                continue
             for currency in product.currency_codes:
                 if currency in forex and forex[currency] > 0:
                     products.append(self._product(product, currency, inverse_rate(forex[currency])))
@@ -111,7 +123,7 @@ class TremendousAdapter(HttpAdapter[TremendousConfig]):
             headers=JSON_HEADERS,
         )
         order = self.parse(response, models.OrderEnvelope, creates=True).order
-        return self._result(order, replayed=response.status_code == 201)
+        return await self._with_link(order, replayed=response.status_code == 201)
 
     async def lookup_order(self, idempotency_key: str) -> OrderResult | None:
         response = await self.http.request(
@@ -119,11 +131,25 @@ class TremendousAdapter(HttpAdapter[TremendousConfig]):
         )
         orders = self.parse(response, models.OrderList).orders
         matching = [order for order in orders if order.external_id == idempotency_key]
-        return self._result(matching[0]) if matching else None
+        return await self._with_link(matching[0]) if matching else None
 
     async def get_order(self, vendor_reference: str) -> OrderResult:
         response = await self.http.request("GET", f"/orders/{vendor_reference}", idempotent=True)
-        return self._result(self.parse(response, models.OrderEnvelope).order)
+        return await self._with_link(self.parse(response, models.OrderEnvelope).order)
+
+    async def _with_link(self, order: models.Order, *, replayed: bool = False) -> OrderResult:
+        """The order, a delivered reward with its link: the one Tremendous answered, or a
+        generated one."""
+        result = self._result(order, replayed=replayed)
+        if result.status is not OrderStatus.FULFILLED or result.delivery is not None:
+            return result
+        if not order.rewards:
+            return result
+        response = await self.http.request(
+            "POST", f"/rewards/{order.rewards[0].id}/generate_link", idempotent=True
+        )
+        link = self.parse(response, models.RewardLinkEnvelope).reward.link
+        return dataclasses.replace(result, delivery=Delivery(url=link))
 
     async def cancel_order(self, vendor_reference: str, reason: str) -> OrderResult:
         response = await self.http.request("GET", f"/orders/{vendor_reference}", idempotent=True)
@@ -181,8 +207,9 @@ class TremendousAdapter(HttpAdapter[TremendousConfig]):
 
     def _product(self, product: models.Product, currency: str, usd_per: Decimal) -> Product:
         cost = CostRule(PAYMENT_CURRENCY, usd_per)
-        fixed = [sku.min for sku in product.skus if sku.min == sku.max]
-        ranges = [sku for sku in product.skus if sku.min < sku.max]
+        skus = product.skus or []
+        fixed = [sku.min for sku in skus if sku.min == sku.max]
+        ranges = [sku for sku in skus if sku.min < sku.max]
         return Product(
             vendor=self.name,
             vendor_product_id=product.id,
@@ -201,6 +228,7 @@ class TremendousAdapter(HttpAdapter[TremendousConfig]):
                     max(sku.max for sku in ranges),
                     Decimal(1).scaleb(-minor_units(currency)),
                     cost,
+                    bands=tuple((sku.min, sku.max) for sku in ranges) if len(ranges) > 1 else (),
                 )
                 if ranges
                 else None

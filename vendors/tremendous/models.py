@@ -5,11 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from vendors._adapter import WireModel
 
-__all__ = ["ErrorBody", "Forex", "Order", "OrderEnvelope", "OrderList", "Product", "Products"]
+__all__ = [
+    "ErrorBody",
+    "Forex",
+    "Order",
+    "OrderEnvelope",
+    "OrderList",
+    "Product",
+    "Products",
+    "RewardLinkEnvelope",
+]
 
 
 class Sku(WireModel):
@@ -31,7 +40,7 @@ class Product(WireModel):
     name: str
     description: str | None = None
     category: str
-    skus: list[Sku] = Field(default_factory=list)
+    skus: list[Sku] | None = None  # optional in the API: no skus, no value to order
     currency_codes: list[str]
     countries: list[Country] = Field(default_factory=list)
     images: list[Image] = Field(default_factory=list)
@@ -59,7 +68,18 @@ class Value(WireModel):
 class RewardDelivery(WireModel):
     method: str
     status: str
-    link: str | None = None
+    link: str | None = None  # in the create (200) response only
+
+
+class RewardLink(WireModel):
+    """``POST /rewards/{id}/generate_link``'s ``reward``."""
+
+    id: str
+    link: str = Field(validation_alias=AliasChoices("link", "url"))
+
+
+class RewardLinkEnvelope(WireModel):
+    reward: RewardLink
 
 
 class Reward(WireModel):

@@ -79,6 +79,11 @@ class TremendousSandbox(VendorSandbox):
             Route("/orders/{id}", self.endpoint(self._get_order), methods=["GET"]),
             Route("/order_approvals/{id}/approve", self.endpoint(self._approve), methods=["POST"]),
             Route("/rewards/{id}/cancel", self.endpoint(self._cancel_reward), methods=["POST"]),
+            Route(
+                "/rewards/{id}/generate_link",
+                self.endpoint(self._generate_link),
+                methods=["POST"],
+            ),
         ]
 
     def reset_state(self) -> None:
@@ -183,7 +188,7 @@ class TremendousSandbox(VendorSandbox):
         self.orders[order.id] = order
         if (dropped := await self.drop_response_after_commit()) is not None:
             return dropped
-        return DecimalJSONResponse({"order": self._view(order)}, status_code=200)
+        return DecimalJSONResponse({"order": self._view(order, link=True)}, status_code=200)
 
     async def _list_orders(self, request: Request) -> Response:
         external_id = request.query_params.get("external_id")
@@ -224,6 +229,16 @@ class TremendousSandbox(VendorSandbox):
         self.balance += order.total_usd
         return DecimalJSONResponse({"reward": self._view(order)["rewards"][0]})
 
+    async def _generate_link(self, request: Request) -> Response:
+        order = next(
+            (o for o in self.orders.values() if o.reward_id == request.path_params["id"]), None
+        )
+        if order is None:
+            return self.error(404, "404", "Record not found")
+        if order.cancelled or self._delivery_status(order) != "SUCCEEDED":
+            return self.error(422, "422", "A link is generated only for a delivered reward")
+        return DecimalJSONResponse({"reward": {"id": order.reward_id, "link": _link(order)}})
+
     def _find(self, id_or_external_id: str) -> _Order | None:
         return self.orders.get(id_or_external_id) or next(
             (o for o in self.orders.values() if o.external_id == id_or_external_id), None
@@ -235,7 +250,8 @@ class TremendousSandbox(VendorSandbox):
         state = order.lifecycle.state(self.now())
         return {"pending": "PENDING", "complete": "SUCCEEDED", "failed": "FAILED"}[state]
 
-    def _view(self, order: _Order) -> dict[str, Any]:
+    def _view(self, order: _Order, *, link: bool = False) -> dict[str, Any]:
+        """The order as the API shows it; ``link`` only in the answer that created it."""
         delivery = self._delivery_status(order)
         if order.cancelled:
             status = "CANCELED"
@@ -272,16 +288,16 @@ class TremendousSandbox(VendorSandbox):
                     "delivery": {
                         "method": "LINK",
                         "status": delivery,
-                        "link": (
-                            f"https://testflight.tremendous.com/rewards/payout/{order.reward_id}"
-                            if delivery == "SUCCEEDED"
-                            else None
-                        ),
+                        "link": _link(order) if link and delivery == "SUCCEEDED" else None,
                     },
                     "expires_at": None,
                 }
             ],
         }
+
+
+def _link(order: _Order) -> str:
+    return f"https://testflight.tremendous.com/rewards/payout/{order.reward_id}"
 
 
 def _forex_rate(currency: str) -> Decimal:

@@ -140,6 +140,51 @@ async def test_in_process_409_002_is_retried_with_the_same_key(tango: TangoAdapt
     assert result.replayed
 
 
+EMPTY_LISTING = {
+    "page": {"number": 0, "elementsPerBlock": 10, "resultCount": 0, "totalCount": 0},
+    "orders": [],
+}
+
+
+@respx.mock
+async def test_in_process_409_002_that_outlasts_the_retries_is_ambiguous(
+    tango: TangoAdapter,
+) -> None:
+    """409.002: the order exists or is being made. Never "did not act"."""
+    in_process = httpx.Response(409, json=error(409, "409.002", "in process"))
+    route = respx.post(f"{BASE}/orders").mock(return_value=in_process)
+    lookup = respx.get(f"{BASE}/orders").respond(404, json=error(404, "404.110", "No Orders"))
+    with pytest.raises(AmbiguousOutcome) as caught:
+        await tango.place_order(REQUEST)
+    assert caught.value.vendor_code == "409.002"
+    assert route.call_count == fast_policy("tango").retry_attempts
+    assert lookup.called, "looked up before saying so"
+
+
+@respx.mock
+async def test_in_process_409_002_then_listed_is_the_order(tango: TangoAdapter) -> None:
+    respx.post(f"{BASE}/orders").respond(409, json=error(409, "409.002", "in process"))
+    respx.get(f"{BASE}/orders").respond(200, json={**EMPTY_LISTING, "orders": [order("PENDING")]})
+    respx.get(f"{BASE}/orders/RA190426-1234-56").respond(200, json=order("PENDING"))
+    result = await tango.place_order(REQUEST)
+    assert (result.status, result.replayed) == (OrderStatus.ACCEPTED_PENDING, True)
+
+
+@respx.mock
+async def test_a_lookup_answered_404_110_finds_no_order(tango: TangoAdapter) -> None:
+    respx.get(f"{BASE}/orders").respond(
+        404, json=error(404, "404.110", "No Orders found for External Ref ID")
+    )
+    assert await tango.lookup_order("ref123") is None
+
+
+@respx.mock
+async def test_other_lookup_refusals_still_raise(tango: TangoAdapter) -> None:
+    respx.get(f"{BASE}/orders").respond(404, json=error(404, "404.002", "Not found"))
+    with pytest.raises(PermanentVendorError):
+        await tango.lookup_order("ref123")
+
+
 @respx.mock
 async def test_already_exists_409_024_is_resolved_by_lookup(tango: TangoAdapter) -> None:
     respx.post(f"{BASE}/orders").respond(409, json=error(409, "409.024", "already exists"))
@@ -302,3 +347,85 @@ async def test_catalog_items_become_products_with_costs(tango: TangoAdapter) -> 
 async def test_gift_cards_cannot_be_cancelled(tango: TangoAdapter) -> None:
     with pytest.raises(PermanentVendorError, match="cannot cancel"):
         await tango.cancel_order("RA1", "member asked")
+
+
+def _catalog_with(item: dict[str, Any]) -> dict[str, Any]:
+    brand = {"brandKey": "B1", "brandName": "Amazon", "status": "active", "items": [item]}
+    return {"catalogName": "c", "brands": [brand]}
+
+
+EUR_ITEM = {
+    "utid": "U1",
+    "rewardName": "Amazon.de",
+    "currencyCode": "EUR",
+    "status": "active",
+    "valueType": "FIXED_VALUE",
+    "faceValue": 25.0,
+    "countries": ["DE"],
+}
+
+
+@respx.mock
+async def test_the_account_currency_is_a_setting() -> None:
+    """A GBP-funded account: costs in GBP, from the GBP-based rates."""
+    adapter = TangoAdapter(
+        TangoConfig(base_url=BASE, account_currency="GBP"),
+        base_url=BASE,
+        policy=fast_policy("tango"),
+    )
+    respx.get(f"{BASE}/catalogs").respond(200, json=_catalog_with({**EUR_ITEM, "utid": "U9"}))
+    respx.get(f"{BASE}/exchangerates").respond(
+        200,
+        json={
+            "exchangeRates": [
+                {"baseCurrency": "USD", "rewardCurrency": "EUR", "baseFx": 0.9212},
+                {"baseCurrency": "GBP", "rewardCurrency": "EUR", "baseFx": 1.1748},
+            ]
+        },
+    )
+    try:
+        [product] = await adapter.fetch_catalog()
+    finally:
+        await adapter.aclose()
+    # 25 EUR / 1.1748 = 21.2802 GBP -> 21.29 GBP
+    assert product.cost_of(Decimal(25)) == Money(Decimal("21.29"), "GBP")
+
+
+async def test_an_account_currency_tango_does_not_fund_is_refused() -> None:
+    with pytest.raises(ValueError, match="account_currency"):
+        TangoConfig(account_currency="JPY")
+
+
+def _eur_order(value: float) -> dict[str, Any]:
+    return order(
+        amountCharged={
+            "value": value,
+            "currencyCode": "USD",
+            "exchangeRate": 0.9212,
+            "fee": 0,
+            "total": value,
+        },
+        denomination={"value": 25.0, "currencyCode": "EUR", "exchangeRate": 0.9212},
+    )
+
+
+@respx.mock
+@pytest.mark.parametrize(("value", "logged"), [(27.14, False), (23.03, True), (30.0, True)])
+async def test_the_charge_is_the_orders_own_and_a_disagreeing_one_is_logged(
+    tango: TangoAdapter, value: float, logged: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """25 EUR at baseFx 0.9212 is 27.14 USD; 23.03 is the rate read the wrong way round."""
+    respx.get(f"{BASE}/catalogs").respond(200, json=_catalog_with(EUR_ITEM))
+    respx.get(f"{BASE}/exchangerates").respond(
+        200,
+        json={
+            "exchangeRates": [{"baseCurrency": "USD", "rewardCurrency": "EUR", "baseFx": 0.9212}]
+        },
+    )
+    await tango.fetch_catalog()
+    respx.get(f"{BASE}/orders/RA190426-1234-56").respond(200, json=_eur_order(value))
+    with caplog.at_level("WARNING", logger="rewardgate.vendors.tango"):
+        result = await tango.get_order("RA190426-1234-56")
+    assert result.charged == Money(Decimal(str(value)), "USD"), "the order's own figure wins"
+    differs = [r for r in caplog.records if r.getMessage() == "vendor.charge_differs"]
+    assert bool(differs) is logged

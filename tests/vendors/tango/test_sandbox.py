@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 
 from tests.vendors.conftest import AdapterFactory, first_product, order_for
-from vendors import OrderRequest, PermanentVendorError
+from vendors import AmbiguousOutcome, OrderRequest, PermanentVendorError
 from vendors.sandbox import SandboxHub
+from vendors.tango import TangoConfig
 from vendors.tango.sandbox import TangoSandbox
 
 pytestmark = pytest.mark.asyncio
@@ -26,6 +27,38 @@ async def test_a_concurrent_repeat_waits_out_409_002(
     assert first.vendor_reference == second.vendor_reference
     assert sorted([first.replayed, second.replayed]) == [False, True]
     assert len(hub["tango"].orders_summary()) == 1
+
+
+async def test_an_order_in_process_past_the_retries_is_ambiguous_then_found(
+    make_adapter: AdapterFactory, hub: SandboxHub
+) -> None:
+    """409.002 for longer than the retries wait: the order is being made, so the answer is
+    ambiguous (never "did not act"), and a lookup finds it once it is made."""
+    slow = make_adapter("tango")
+    impatient = make_adapter("tango", in_process_wait=0.05, retry_attempts=2)
+    request = order_for(await first_product(slow), "beingMade")
+    hub["tango"].set_faults(processing_ms=600)
+    first = asyncio.create_task(slow.place_order(request))
+    await asyncio.sleep(0.1)
+    with pytest.raises(AmbiguousOutcome) as caught:
+        await impatient.place_order(request)
+    assert caught.value.vendor_code == "409.002"
+    placed = await first
+    found = await impatient.lookup_order(request.idempotency_key)
+    assert found is not None
+    assert found.vendor_reference == placed.vendor_reference
+
+
+async def test_the_rates_are_listed_for_every_account_currency(
+    make_adapter: AdapterFactory,
+) -> None:
+    gbp = make_adapter("tango", vendor_config=TangoConfig(account_currency="GBP"))
+    costs = {
+        p.cost_of(p.denominations[0].face_value).currency
+        for p in await gbp.fetch_catalog()
+        if p.denominations
+    }
+    assert costs == {"GBP"}
 
 
 async def test_a_key_past_the_replay_window_is_looked_up(

@@ -283,3 +283,94 @@ async def test_only_failed_deliveries_can_be_cancelled(tremendous: TremendousAda
     result = await tremendous.cancel_order("ORDER1", "delivery failed")
     assert cancel.called
     assert result.status is OrderStatus.CANCELLED
+
+
+def _without_link() -> dict[str, Any]:
+    body = order()
+    body["order"]["rewards"][0]["delivery"]["link"] = None
+    return body
+
+
+LINK = "https://testflight.tremendous.com/rewards/payout/generated"
+
+
+@respx.mock
+@pytest.mark.parametrize("how", ["replay", "get", "lookup"])
+async def test_a_delivered_reward_without_its_link_gets_one_generated(
+    tremendous: TremendousAdapter, how: str
+) -> None:
+    """Only the create (200) answer carries the link; a replay (201), a read and a lookup
+    would leave the member without the reward."""
+    respx.post(f"{BASE}/orders").respond(201, json=_without_link())
+    respx.get(f"{BASE}/orders/ORDER1").respond(200, json=_without_link())
+    respx.get(f"{BASE}/orders").respond(
+        200, json={"orders": [_without_link()["order"]], "total_count": 1}
+    )
+    generate = respx.post(f"{BASE}/rewards/REWARD1/generate_link").respond(
+        200, json={"reward": {"id": "REWARD1", "link": LINK}}
+    )
+    if how == "replay":
+        result = await tremendous.place_order(REQUEST)
+    elif how == "get":
+        result = await tremendous.get_order("ORDER1")
+    else:
+        found = await tremendous.lookup_order("ext123")
+        assert found is not None
+        result = found
+    assert generate.call_count == 1
+    assert result.delivery is not None
+    assert result.delivery.url == LINK
+
+
+@respx.mock
+async def test_no_link_is_generated_for_a_reward_not_yet_delivered(
+    tremendous: TremendousAdapter,
+) -> None:
+    respx.get(f"{BASE}/orders/ORDER1").respond(200, json=order(delivery="PENDING"))
+    generate = respx.post(f"{BASE}/rewards/REWARD1/generate_link")
+    result = await tremendous.get_order("ORDER1")
+    assert result.status is OrderStatus.ACCEPTED_PENDING
+    assert result.delivery is None
+    assert not generate.called
+
+
+def _product(id: str, skus: list[dict[str, Any]] | None) -> dict[str, Any]:
+    product: dict[str, Any] = {
+        "id": id,
+        "name": f"Brand {id}",
+        "category": "merchant_card",
+        "currency_codes": ["USD"],
+        "countries": [{"abbr": "US"}],
+        "images": [],
+    }
+    if skus is not None:
+        product["skus"] = skus
+    return product
+
+
+@respx.mock
+async def test_a_product_without_skus_is_skipped_and_bands_stay_separate(
+    tremendous: TremendousAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    respx.get(f"{BASE}/products").respond(
+        200,
+        json={
+            "products": [
+                _product("NOSKUS", None),
+                _product("EMPTY", []),
+                _product("BANDS", [{"min": 10, "max": 100}, {"min": 200, "max": 500}]),
+            ]
+        },
+    )
+    respx.get(f"{BASE}/forex", params={"base": "USD"}).respond(200, json={"forex": {}})
+    with caplog.at_level("WARNING", logger="rewardgate.vendors.tremendous"):
+        [banded] = await tremendous.fetch_catalog()
+    skipped = [r for r in caplog.records if r.getMessage() == "vendor.product_skipped"]
+    assert len(skipped) == 2
+    assert banded.vendor_product_id == "BANDS"
+    assert banded.admits(Decimal(10))
+    assert banded.admits(Decimal(100))
+    assert banded.admits(Decimal(200))
+    assert banded.admits(Decimal(500))
+    assert not banded.admits(Decimal(150)), "between the bands"
+    assert not banded.admits(Decimal(501))
