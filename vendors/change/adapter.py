@@ -10,17 +10,27 @@ donation. So `place_order`
    body) raises `AmbiguousOutcome`, and the caller's next `place_order` or `lookup_order` with
    the same key finds the donation if it was made.
 
+Change documents no ``external_id`` filter either: a lookup reads the donations page by page
+(newest first) until it finds the key, runs out of pages, reaches ``lookup_pages`` or passes
+donations older than ``lookup_window_days``.
+
 Two concurrent calls with one key could both pass step 1; the saga never runs one redemption
 twice at once (it holds a lease), which closes that window.
 
+The catalog is bounded: the configured ``nonprofit_ids``, or the first ``catalog_pages`` of the
+network's listing (in ``nonprofit_categories`` when set), never the whole network.
+
 A donation ``pledged`` to the nonprofit is done from our side (Change invoices monthly and pays
-out later); ``canceled`` and ``blocked`` are the failures.
+out later), and so is a created one whose answer has no ``status``; ``canceled`` and
+``blocked`` are the failures.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import ClassVar
 
@@ -71,13 +81,28 @@ class ChangeAdapter(HttpAdapter[ChangeConfig]):
         return httpx.BasicAuth(config.public_key, config.secret_key.get_secret_value()), {}
 
     async def fetch_catalog(self) -> list[Product]:
-        return await self.search_nonprofits()
+        if self.config.nonprofit_ids:
+            return await self.fetch_each(
+                [functools.partial(self._nonprofit, id) for id in self.config.nonprofit_ids]
+            )
+        wanted = set(self.config.nonprofit_categories)
+        return [
+            product
+            for product, category in await self._listing(None, self.config.catalog_pages)
+            if not wanted or category in wanted
+        ]
 
     async def search_nonprofits(self, name: str | None = None) -> list[Product]:
         """Nonprofits of the Change network (whose name contains ``name``), as products."""
-        products: list[Product] = []
-        page = 1
-        while True:
+        return [product for product, _ in await self._listing(name, self.config.catalog_pages)]
+
+    async def _nonprofit(self, nonprofit_id: str) -> Product:
+        response = await self.http.request("GET", f"/nonprofits/{nonprofit_id}", idempotent=True)
+        return self._product(self.parse(response, models.Nonprofit))
+
+    async def _listing(self, name: str | None, pages: int) -> list[tuple[Product, str | None]]:
+        products: list[tuple[Product, str | None]] = []
+        for page in range(1, pages + 1):
             params: dict[str, str | int] = {"page": page}
             if name:
                 params["name"] = name
@@ -86,9 +111,9 @@ class ChangeAdapter(HttpAdapter[ChangeConfig]):
                 models.NonprofitList,
             )
             if not listing.nonprofits:
-                return products
-            products.extend(self._product(nonprofit) for nonprofit in listing.nonprofits)
-            page += 1
+                break
+            products.extend((self._product(n), n.category) for n in listing.nonprofits)
+        return products
 
     async def place_order(self, request: OrderRequest) -> OrderResult:
         if request.currency != CURRENCY:
@@ -119,15 +144,19 @@ class ChangeAdapter(HttpAdapter[ChangeConfig]):
         return self._result(self.parse(response, models.Donation, creates=True))
 
     async def lookup_order(self, idempotency_key: str) -> OrderResult | None:
-        response = await self.http.request(
-            "GET", "/donations", idempotent=True, params={"external_id": idempotency_key}
-        )
-        donations = [
-            d
-            for d in self.parse(response, models.DonationList).donations
-            if d.external_id == idempotency_key
-        ]
-        return self._result(donations[0]) if donations else None
+        horizon = datetime.now(UTC) - timedelta(days=self.config.lookup_window_days)
+        for page in range(1, self.config.lookup_pages + 1):
+            response = await self.http.request(
+                "GET", "/donations", idempotent=True, params={"page": page}
+            )
+            donations = self.parse(response, models.DonationList).donations
+            for donation in donations:
+                if donation.external_id == idempotency_key:
+                    return self._result(donation)
+            dates = [d.created_at for d in donations if d.created_at is not None]
+            if not donations or (dates and min(dates) < horizon):
+                return None
+        return None
 
     async def get_order(self, vendor_reference: str) -> OrderResult:
         response = await self.http.request("GET", f"/donations/{vendor_reference}", idempotent=True)
@@ -149,7 +178,7 @@ class ChangeAdapter(HttpAdapter[ChangeConfig]):
         )
 
     def _result(self, donation: models.Donation) -> OrderResult:
-        if donation.status in _SETTLED:
+        if donation.status is None or donation.status in _SETTLED:
             status = OrderStatus.FULFILLED
         else:
             status = _FAILED.get(donation.status, OrderStatus.UNKNOWN)
@@ -158,7 +187,7 @@ class ChangeAdapter(HttpAdapter[ChangeConfig]):
             vendor_reference=donation.id,
             idempotency_key=donation.external_id,
             status=status,
-            raw_status=donation.status,
+            raw_status=donation.status or "created",
             charged=Money(Decimal(donation.amount) / 100, donation.currency),
             created_at=donation.created_at,
         )

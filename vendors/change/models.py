@@ -8,7 +8,7 @@ from pydantic import Field
 
 from vendors._adapter import WireModel
 
-__all__ = ["Donation", "DonationList", "ErrorBody", "NonprofitList"]
+__all__ = ["Donation", "DonationList", "ErrorBody", "Nonprofit", "NonprofitList"]
 
 
 class Nonprofit(WireModel):
@@ -31,7 +31,7 @@ class Donation(WireModel):
     external_id: str | None = None
     currency: str = "USD"
     live_mode: bool = False
-    status: str
+    status: str | None = None  # a create answer may leave it out: made, not yet in a state
     created_at: datetime | None = None
 
 

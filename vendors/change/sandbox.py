@@ -3,10 +3,10 @@
 Reproduces: Basic auth (``public_key:secret_key``, test mode echoed as ``live_mode: false``);
 nonprofit search (``GET /nonprofits?name=&page=``, 10 per page); ``POST /donations`` with the
 amount in cents and ``external_id`` stored **as a reference only**: a repeat creates a second
-donation, exactly as Change documents (no idempotency); ``GET /donations?external_id=`` and
-``GET /donations/{id}``; donations are ``pledged`` when made, and ``blocked`` after the completion
-delay when they fail later. Change publishes no rate limit and no error schema; errors here are
-``{"error": message}``.
+donation, exactly as Change documents (no idempotency); ``GET /donations?page=`` (newest first,
+no filter) and ``GET /donations/{id}``; donations are ``pledged`` when made, and ``blocked``
+after the completion delay when they fail later. Change publishes no rate limit and no error
+schema; errors here are ``{"error": message}``.
 """
 
 from __future__ import annotations
@@ -129,13 +129,12 @@ class ChangeSandbox(VendorSandbox):
         return DecimalJSONResponse(self._view(donation))
 
     async def _list(self, request: Request) -> Response:
-        external_id = request.query_params.get("external_id")
-        found = [
-            self._view(d)
-            for d in self.donations.values()
-            if external_id is None or d.external_id == external_id
-        ]
-        return DecimalJSONResponse({"donations": found, "page": 1})
+        """Newest first, ``PAGE_SIZE`` a page; no filter (Change documents none: an
+        ``external_id`` parameter is ignored, as an unknown one is)."""
+        page = max(int(request.query_params.get("page", 1)), 1)
+        newest = sorted(self.donations.values(), key=lambda d: d.lifecycle.created_at, reverse=True)
+        block = newest[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        return DecimalJSONResponse({"donations": [self._view(d) for d in block], "page": page})
 
     async def _get(self, request: Request) -> Response:
         donation = self.donations.get(request.path_params["id"])

@@ -73,7 +73,10 @@ class PrintfulAdapter(HttpAdapter[PrintfulConfig]):
     default_policy: ClassVar[HttpPolicy] = HttpPolicy(timeout=30.0, max_rate=110, rate_period=60.0)
 
     def credentials(self, config: PrintfulConfig) -> tuple[httpx.Auth | None, Mapping[str, str]]:
-        return None, {"Authorization": f"Bearer {config.token.get_secret_value()}"}
+        headers = {"Authorization": f"Bearer {config.token.get_secret_value()}"}
+        if config.store_id is not None:
+            headers["X-PF-Store-Id"] = config.store_id
+        return None, headers
 
     async def fetch_catalog(self) -> list[Product]:
         summaries: list[models.StoreProductSummary] = []

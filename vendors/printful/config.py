@@ -11,3 +11,9 @@ SANDBOX_TOKEN = "sandbox-printful-token"
 
 class PrintfulConfig(VendorConfig):
     token: SecretStr = Field(default=SecretStr(SANDBOX_TOKEN))
+    store_id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The store to act on, sent as X-PF-Store-Id: needed with an account-level "
+        "token (a store-level token names its store itself).",
+    )

@@ -4,6 +4,7 @@ looks up before it creates, and creates once."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -56,9 +57,7 @@ async def change() -> AsyncIterator[ChangeAdapter]:
 
 
 def _nothing_yet() -> respx.Route:
-    return respx.get(f"{BASE}/donations", params={"external_id": "don123"}).respond(
-        200, json={"donations": []}
-    )
+    return respx.get(f"{BASE}/donations", params={"page": 1}).respond(200, json={"donations": []})
 
 
 @respx.mock
@@ -184,3 +183,104 @@ async def test_nonprofits_page_until_empty(change: ChangeAdapter) -> None:
     [product] = await change.fetch_catalog()
     assert (product.brand, product.currency, product.countries) == ("A", "USD", ("US",))
     assert product.value_range is not None
+
+
+def _other(number: int, *, days_ago: float = 0) -> dict[str, Any]:
+    made = datetime.now(UTC) - timedelta(days=days_ago)
+    return {
+        **donation(),
+        "id": f"d_other{number}",
+        "external_id": f"other{number}",
+        "created_at": made.isoformat(),
+    }
+
+
+@respx.mock
+async def test_a_lookup_pages_until_it_finds_the_key(change: ChangeAdapter) -> None:
+    """Change has no external_id filter: the donation may sit on page 2."""
+    pages = respx.get(f"{BASE}/donations").mock(
+        side_effect=[
+            httpx.Response(200, json={"donations": [_other(i) for i in range(10)]}),
+            httpx.Response(200, json={"donations": [_other(10), donation()]}),
+        ]
+    )
+    found = await change.lookup_order("don123")
+    assert found is not None
+    assert found.idempotency_key == "don123"
+    assert [dict(call.request.url.params) for call in pages.calls] == [{"page": "1"}, {"page": "2"}]
+
+
+@respx.mock
+async def test_a_lookup_stops_at_donations_older_than_its_window(change: ChangeAdapter) -> None:
+    pages = respx.get(f"{BASE}/donations").mock(
+        side_effect=[
+            httpx.Response(200, json={"donations": [_other(1, days_ago=31)]}),
+            httpx.Response(200, json={"donations": [donation()]}),
+        ]
+    )
+    assert await change.lookup_order("don123") is None
+    assert pages.call_count == 1
+
+
+@respx.mock
+async def test_a_lookup_reads_at_most_its_pages() -> None:
+    adapter = ChangeAdapter(
+        ChangeConfig(base_url=BASE, lookup_pages=3), base_url=BASE, policy=fast_policy("change")
+    )
+    pages = respx.get(f"{BASE}/donations").respond(200, json={"donations": [_other(1)]})
+    try:
+        assert await adapter.lookup_order("don123") is None
+    finally:
+        await adapter.aclose()
+    assert pages.call_count == 3
+
+
+@respx.mock
+async def test_a_create_answer_without_status_is_a_success(change: ChangeAdapter) -> None:
+    _nothing_yet()
+    made = {key: value for key, value in donation().items() if key != "status"}
+    respx.post(f"{BASE}/donations").respond(200, json=made)
+    result = await change.place_order(REQUEST)
+    assert (result.status, result.raw_status) == (OrderStatus.FULFILLED, "created")
+
+
+@respx.mock
+async def test_the_catalog_is_the_configured_nonprofits() -> None:
+    adapter = ChangeAdapter(
+        ChangeConfig(base_url=BASE, nonprofit_ids=("n_a", "n_b")),
+        base_url=BASE,
+        policy=fast_policy("change"),
+    )
+    listing = respx.get(f"{BASE}/nonprofits")
+    respx.get(f"{BASE}/nonprofits/n_a").respond(200, json={"id": "n_a", "name": "A"})
+    respx.get(f"{BASE}/nonprofits/n_b").respond(200, json={"id": "n_b", "name": "B"})
+    try:
+        products = await adapter.fetch_catalog()
+    finally:
+        await adapter.aclose()
+    assert [p.brand for p in products] == ["A", "B"]
+    assert not listing.called, "never the whole network"
+
+
+@respx.mock
+async def test_the_catalog_reads_a_bounded_number_of_pages_in_its_categories() -> None:
+    adapter = ChangeAdapter(
+        ChangeConfig(base_url=BASE, catalog_pages=2, nonprofit_categories=("health",)),
+        base_url=BASE,
+        policy=fast_policy("change"),
+    )
+    listing = respx.get(f"{BASE}/nonprofits").respond(
+        200,
+        json={
+            "nonprofits": [
+                {"id": "n_a", "name": "A", "category": "health"},
+                {"id": "n_b", "name": "B", "category": "arts"},
+            ]
+        },
+    )
+    try:
+        products = await adapter.fetch_catalog()
+    finally:
+        await adapter.aclose()
+    assert listing.call_count == 2
+    assert [p.brand for p in products] == ["A", "A"]

@@ -205,3 +205,22 @@ async def test_cancel_is_a_delete_and_refused_once_in_process(printful: Printful
     assert (await printful.cancel_order("13", "changed mind")).status is OrderStatus.CANCELLED
     with pytest.raises(PermanentVendorError, match="cannot cancel"):
         await printful.cancel_order("13", "changed mind")
+
+
+@respx.mock
+@pytest.mark.parametrize(("store_id", "sent"), [(None, None), ("1234567", "1234567")])
+async def test_the_store_id_is_sent_when_configured(store_id: str | None, sent: str | None) -> None:
+    """Account-level tokens act on a store named by X-PF-Store-Id."""
+    adapter = PrintfulAdapter(
+        PrintfulConfig(base_url=BASE, store_id=store_id),
+        base_url=BASE,
+        policy=fast_policy("printful"),
+    )
+    route = respx.get(f"{BASE}/orders/@ext123").respond(404, json=envelope("Not found", 404))
+    try:
+        await adapter.lookup_order("ext123")
+    except VendorError:
+        pass
+    finally:
+        await adapter.aclose()
+    assert route.calls.last.request.headers.get("X-PF-Store-Id") == sent
