@@ -20,6 +20,7 @@ __all__ = [
     "RANGES",
     "REGION_CURRENCY",
     "USD_RATES",
+    "VIATOR_DESTINATIONS",
     "Brand",
     "Charity",
     "Experience",
@@ -325,6 +326,14 @@ class Experience:
     hours: int
     manual_confirmation: bool  # the supplier confirms later (PENDING first)
 
+
+# Viator destination ids of the cities the experiences are in.
+VIATOR_DESTINATIONS: Final = {
+    "New York": "687", "London": "737", "Paris": "479", "Rome": "511", "Las Vegas": "684",
+    "Barcelona": "562", "Amsterdam": "525", "Tokyo": "334", "Kyoto": "332", "Sydney": "357",
+    "Melbourne": "384", "San Francisco": "651", "Berlin": "488", "Toronto": "623",
+    "Vancouver": "616", "Delhi": "804", "Jaipur": "4627",
+}  # fmt: skip
 
 EXPERIENCES: Final = (
     Experience("5010SYDNEY", "Sydney Harbour Sunset Cruise", "Sydney", "AU", "79.00", 2, False),

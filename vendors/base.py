@@ -157,6 +157,7 @@ class Product:
 class Recipient:
     name: str
     email: str
+    phone: str | None = None  # required by some vendors (Viator's lead traveller)
 
 
 @dataclass(frozen=True, slots=True)

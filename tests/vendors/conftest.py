@@ -89,7 +89,7 @@ def order_for(product: Product, key: str, *, amount: Decimal | None = None) -> O
         product_id=product.vendor_product_id,
         amount=amount,
         currency=product.currency,
-        recipient=Recipient("Ada Lovelace", "ada@example.com"),
+        recipient=Recipient("Ada Lovelace", "ada@example.com", phone="+44 20 7946 0000"),
         shipping_address=(
             Address("Ada Lovelace", "12 Analytical Way", "London", "N1 9GU", "GB")
             if product.kind is RewardKind.MERCHANDISE

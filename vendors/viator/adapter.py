@@ -5,8 +5,14 @@
 for one ``partnerBookingRef``: a repeat is answered ``REJECTED / DUPLICATE_BOOKING``, which the
 adapter resolves with ``/bookings/status`` and returns as the existing booking. A booking whose
 held retail price exceeds what the caller agreed to (``request.amount``) is refused before it
-is made. Bookings may take up to 120 s, hence the timeout; a lost answer is looked up, never
-re-booked blindly.
+is made. Bookings may take up to 120 s, hence the timeout; after a lost answer or a 5xx the
+adapter asks ``/bookings/status`` by ``partnerBookingRef`` before it books again, as Viator
+documents, and never books blindly.
+
+The catalog search needs ``filtering.destination``: one search per configured destination.
+Bookings need ``communication.phone`` (the member's, else the configured ``contact_phone``),
+checked before any hold. What the merchant is invoiced, and what an order is charged, is
+``partnerTotalPrice`` (the net price plus the booking fee).
 """
 
 from __future__ import annotations
@@ -76,11 +82,18 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
         }
 
     async def fetch_catalog(self) -> list[Product]:
+        found: dict[str, Product] = {}
+        for destination in self.config.destinations:
+            for product in await self._search(destination):
+                found.setdefault(product.vendor_product_id, product)
+        return list(found.values())
+
+    async def _search(self, destination: str) -> list[Product]:
         products: list[Product] = []
         start = 1
         while True:
             body = {
-                "filtering": {},
+                "filtering": {"destination": destination},
                 "currency": self.config.currency,
                 "pagination": {"start": start, "count": _PAGE},
             }
@@ -108,16 +121,17 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
 
     async def prepare(self, request: OrderRequest) -> Hold:
         """Hold availability and price (a hold costs nothing and lapses by itself)."""
+        self._communication(request)  # what the booking will need, before anything is held
         hold = self.parse(
             await self._post("/bookings/hold", self._booking_body(request)), models.BookingHold
         )
-        price = hold.total_price.price
+        price = hold.total_price.price if hold.total_price is not None else None
         return Hold(
             vendor=self.name,
             reference=hold.booking_ref,
             raw_status=hold.booking_hold_info.availability.status,
             valid_until=hold.booking_hold_info.availability.valid_until,
-            price=Money(price.recommended_retail_price, hold.currency),
+            price=Money(price.recommended_retail_price, hold.currency) if price else None,
         )
 
     async def commit(self, request: OrderRequest, hold: Hold) -> OrderResult:
@@ -132,13 +146,12 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
             "bookingRef": hold.reference,
             "partnerBookingRef": request.idempotency_key,
             "bookerInfo": _booker(request),
-            "communication": {
-                "email": request.recipient.email if request.recipient else None,
-                "phone": None,
-            },
+            "communication": self._communication(request),
         }
-        response = await self._post("/bookings/book", body, creates=True)
-        booking = self.parse(response, models.Booking, creates=True)
+        found, booking = await self._book(request.idempotency_key, body)
+        if found is not None:
+            return found
+        assert booking is not None
         if booking.status == "REJECTED" and booking.rejection_reason_code == DUPLICATE_BOOKING:
             existing = await self.lookup_order(request.idempotency_key)
             if existing is None:
@@ -147,6 +160,54 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
                 )
             return dataclasses.replace(existing, replayed=True)
         return self._result(booking)
+
+    async def _book(
+        self, key: str, body: dict[str, Any]
+    ) -> tuple[OrderResult | None, models.Booking | None]:
+        """``/bookings/book``, made again only after ``/bookings/status`` says the last try
+        made nothing: the booking it found, or the answer to the one that was made."""
+        lost: AmbiguousOutcome | None = None
+        for _ in range(self.http.policy.retry_attempts):
+            try:
+                response = await self.http.request(
+                    "POST",
+                    "/bookings/book",
+                    idempotent=False,
+                    creates=True,
+                    content=dumps(body),
+                    headers=JSON_HEADERS,
+                )
+                return None, self.parse(response, models.Booking, creates=True)
+            except AmbiguousOutcome as exc:
+                lost = exc
+            except VendorError as exc:
+                if lost is None:
+                    raise
+                raise AmbiguousOutcome(
+                    self.name, f"{lost.message}; then: {exc.message}", status_code=exc.status_code
+                ) from exc
+            try:
+                existing = await self.lookup_order(key)
+            except VendorError as exc:
+                raise AmbiguousOutcome(
+                    self.name, f"{lost.message}; the status check failed: {exc.message}"
+                ) from exc
+            if existing is not None:
+                return existing, None
+        assert lost is not None
+        raise lost
+
+    def _communication(self, request: OrderRequest) -> dict[str, str | None]:
+        phone = (request.recipient.phone if request.recipient else None) or (
+            self.config.contact_phone
+        )
+        if not phone:
+            raise InvalidOrderRequest(
+                self.name,
+                "Viator needs a phone for the booking: the member's, or the configured "
+                "contact_phone",
+            )
+        return {"email": request.recipient.email if request.recipient else None, "phone": phone}
 
     async def lookup_order(self, idempotency_key: str) -> OrderResult | None:
         try:
@@ -240,7 +301,7 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
             status=status,
             raw_status=booking.status,
             charged=(
-                Money(price.partner_net_price, booking.currency)
+                Money(price.invoiced, booking.currency)
                 if price is not None and booking.currency
                 else None
             ),

@@ -56,6 +56,15 @@ class SearchResult(WireModel):
 class Price(WireModel):
     recommended_retail_price: Decimal = Field(alias="recommendedRetailPrice")
     partner_net_price: Decimal = Field(alias="partnerNetPrice")
+    booking_fee: Decimal | None = Field(default=None, alias="bookingFee")
+    # What the merchant is invoiced: the net price plus the booking fee.
+    partner_total_price: Decimal | None = Field(default=None, alias="partnerTotalPrice")
+
+    @property
+    def invoiced(self) -> Decimal:
+        if self.partner_total_price is not None:
+            return self.partner_total_price
+        return self.partner_net_price + (self.booking_fee or 0)
 
 
 class TotalPrice(WireModel):
@@ -86,7 +95,7 @@ class HoldInfo(WireModel):
 class BookingHold(WireModel):
     booking_ref: str = Field(alias="bookingRef")
     booking_hold_info: HoldInfo = Field(alias="bookingHoldInfo")
-    total_price: TotalPrice = Field(alias="totalPrice")
+    total_price: TotalPrice | None = Field(default=None, alias="totalPrice")
     currency: str
 
 

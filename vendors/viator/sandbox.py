@@ -1,16 +1,18 @@
 """Viator Partner API v2 sandbox: the documented paths under the API root (``/partner``).
 
 Reproduces: the mandatory ``Accept: application/json;version=2.0`` (else ``400
-INVALID_HEADER_VALUE``) and ``exp-api-key``; ``POST /products/search`` (paged, priced in the
-requested billing currency); ``POST /availability/check``; ``POST /bookings/hold`` (``HOLDING``
-until ``validUntil``, 30 minutes by default); ``POST /bookings/book`` with a unique
-``partnerBookingRef`` — a repeat is ``REJECTED`` with ``DUPLICATE_BOOKING`` and books nothing, an
-expired hold is ``REJECTED`` with ``BOOKABLE_ITEM_IS_NO_LONGER_AVAILABLE``; bookings are
-``CONFIRMED`` at once, or ``PENDING`` for products the supplier confirms by hand (and after the
-completion delay), ending ``CONFIRMED`` or ``REJECTED``; ``POST /bookings/status`` by either
-reference; ``GET /bookings/cancel-reasons``, ``GET /bookings/{ref}/cancel-quote``, ``POST
+INVALID_HEADER_VALUE``) and ``exp-api-key``; ``POST /products/search`` (``filtering.destination``
+required, paged, priced in the requested billing currency); ``POST /availability/check``;
+``POST /bookings/hold`` (``HOLDING`` until ``validUntil``, 30 minutes by default); ``POST
+/bookings/book`` with a unique ``partnerBookingRef`` and ``communication.phone`` (``400``
+without) — a repeat is ``REJECTED`` with ``DUPLICATE_BOOKING`` and books nothing, an expired
+hold is ``REJECTED`` with ``BOOKABLE_ITEM_IS_NO_LONGER_AVAILABLE``; bookings are ``CONFIRMED``
+at once, or ``PENDING`` for products the supplier confirms by hand (and after the completion
+delay), ending ``CONFIRMED`` or ``REJECTED``; ``POST /bookings/status`` by either reference;
+``GET /bookings/cancel-reasons``, ``GET /bookings/{ref}/cancel-quote``, ``POST
 /bookings/{ref}/cancel``; errors ``{code, message, timestamp, trackingId}``; 429 with
-``RateLimit-*`` and ``Retry-After``.
+``RateLimit-*`` and ``Retry-After``; prices carry ``bookingFee`` and ``partnerTotalPrice`` (net
+plus fee: what the merchant is invoiced).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ __all__ = ["ViatorSandbox"]
 ACCEPT_VERSION = "application/json;version=2.0"
 BILLING_CURRENCIES = ("USD", "CAD", "GBP", "AUD", "EUR")
 NET_SHARE = Decimal("0.80")  # merchant partners pay 80 % of the recommended retail price
+BOOKING_FEE_SHARE = Decimal("0.03")  # ... plus a booking fee on the net price
 MANUAL_CONFIRMATION_SECONDS = 60.0
 _REASONS = (
     ("Customer_Service.Unexpected_medical_circumstances", "Unexpected medical circumstances"),
@@ -151,9 +154,16 @@ class ViatorSandbox(VendorSandbox):
         body = await self._json(request)
         if body is None or body.get("currency") not in BILLING_CURRENCIES:
             return self.error(400, "BAD_REQUEST", "currency is required (USD|CAD|GBP|AUD|EUR)")
+        destination = (body.get("filtering") or {}).get("destination")
+        if not destination:
+            return self.error(400, "BAD_REQUEST", "filtering.destination is required")
         pagination = body.get("pagination") or {}
         start, count = int(pagination.get("start", 1)), min(int(pagination.get("count", 10)), 50)
-        visible = [e for e in self.experiences.values() if self.visible(e.code)]
+        visible = [
+            e
+            for e in self.experiences.values()
+            if self.visible(e.code) and _seed.VIATOR_DESTINATIONS.get(e.city) == str(destination)
+        ]
         page = visible[start - 1 : start - 1 + count]
         currency = body["currency"]
         return DecimalJSONResponse(
@@ -204,9 +214,7 @@ class ViatorSandbox(VendorSandbox):
                         "productOptionCode": body.get("productOptionCode", "TG1"),
                         "startTime": "09:00",
                         "available": True,
-                        "totalPrice": {
-                            "price": {"recommendedRetailPrice": retail, "partnerNetPrice": net}
-                        },
+                        "totalPrice": {"price": _price_view(retail, net)},
                     }
                 ],
             }
@@ -231,7 +239,7 @@ class ViatorSandbox(VendorSandbox):
             {
                 "bookingRef": hold.ref,
                 "bookingHoldInfo": {"availability": held, "pricing": held},
-                "totalPrice": {"price": {"recommendedRetailPrice": retail, "partnerNetPrice": net}},
+                "totalPrice": {"price": _price_view(retail, net)},
                 "currency": body["currency"],
                 "lineItems": [
                     {"ageBand": "ADULT", "numberOfTravelers": _travelers(body)},
@@ -247,8 +255,8 @@ class ViatorSandbox(VendorSandbox):
         partner_ref = body.get("partnerBookingRef")
         if not isinstance(partner_ref, str) or not partner_ref:
             return self.error(400, "BAD_REQUEST", "partnerBookingRef is required")
-        if not body.get("bookerInfo") or "communication" not in body:
-            return self.error(400, "BAD_REQUEST", "bookerInfo and communication are required")
+        if not body.get("bookerInfo") or not (body.get("communication") or {}).get("phone"):
+            return self.error(400, "BAD_REQUEST", "bookerInfo and communication.phone are required")
         if any(b.partner_ref == partner_ref for b in self.bookings.values()):
             return DecimalJSONResponse(
                 {
@@ -401,9 +409,7 @@ class ViatorSandbox(VendorSandbox):
             "bookingRef": booking.ref,
             "partnerBookingRef": booking.partner_ref,
             "currency": booking.body["currency"],
-            "totalPrice": {
-                "price": {"recommendedRetailPrice": booking.retail, "partnerNetPrice": booking.net}
-            },
+            "totalPrice": {"price": _price_view(booking.retail, booking.net)},
             "cancellationPolicy": {
                 "type": "STANDARD",
                 "description": "Full refund up to 24 hours before the experience starts.",
@@ -417,6 +423,16 @@ class ViatorSandbox(VendorSandbox):
                 "format": "PDF",
             }
         return view
+
+
+def _price_view(retail: Decimal, net: Decimal) -> dict[str, Decimal]:
+    fee = (net * BOOKING_FEE_SHARE).quantize(Decimal("0.01"))
+    return {
+        "recommendedRetailPrice": retail,
+        "partnerNetPrice": net,
+        "bookingFee": fee,
+        "partnerTotalPrice": net + fee,
+    }
 
 
 def _price(usd_price: str, currency: str) -> Decimal:

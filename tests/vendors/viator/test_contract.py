@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -32,7 +33,7 @@ REQUEST = OrderRequest(
     "5010SYDNEY",
     Decimal("158.00"),
     "USD",
-    recipient=Recipient("Ada Lovelace", "ada@example.com"),
+    recipient=Recipient("Ada Lovelace", "ada@example.com", phone="+1 212 555 0100"),
     experience=ExperienceDetails(travel_date(), 2),
 )
 
@@ -76,7 +77,9 @@ def error(code: str, message: str = "refused") -> dict[str, Any]:
 @pytest_asyncio.fixture
 async def viator() -> AsyncIterator[ViatorAdapter]:
     adapter = ViatorAdapter(
-        ViatorConfig(base_url=BASE), base_url=BASE, policy=fast_policy("viator")
+        ViatorConfig(base_url=BASE, destinations=("684",)),
+        base_url=BASE,
+        policy=fast_policy("viator"),
     )
     yield adapter
     await adapter.aclose()
@@ -156,6 +159,7 @@ async def test_booking_errors_map_to_error_classes(
     respx.post(f"{BASE}/bookings/book").respond(
         status, json=error("ERROR", f"error {status}"), headers={"Retry-After": "0"}
     )
+    respx.post(f"{BASE}/bookings/status").respond(404, json=error("NOT_FOUND"))
     with pytest.raises(expected) as caught:
         await viator.place_order(REQUEST)
     assert caught.value.status_code == status
@@ -172,9 +176,78 @@ async def test_a_missing_version_header_answer_is_permanent(viator: ViatorAdapte
 @respx.mock
 async def test_a_lost_booking_answer_is_ambiguous(viator: ViatorAdapter) -> None:
     respx.post(f"{BASE}/bookings/hold").respond(200, json=hold())
-    respx.post(f"{BASE}/bookings/book").mock(side_effect=httpx.ReadTimeout("120 s passed"))
+    book = respx.post(f"{BASE}/bookings/book").mock(side_effect=httpx.ReadTimeout("120 s"))
+    status = respx.post(f"{BASE}/bookings/status").respond(404, json=error("NOT_FOUND"))
     with pytest.raises(AmbiguousOutcome):
         await viator.place_order(REQUEST)
+    attempts = fast_policy("viator").retry_attempts
+    assert book.call_count == attempts
+    assert status.call_count == attempts, "asked before every new booking and after the last"
+
+
+@respx.mock
+async def test_after_a_lost_answer_the_status_is_asked_before_booking_again(
+    viator: ViatorAdapter,
+) -> None:
+    """As Viator documents: a timeout or 5xx on /bookings/book, then /bookings/status."""
+    respx.post(f"{BASE}/bookings/hold").respond(200, json=hold())
+    book = respx.post(f"{BASE}/bookings/book").mock(
+        side_effect=[httpx.Response(503, json=error("ERROR")), httpx.Response(200, json=booking())]
+    )
+    status = respx.post(f"{BASE}/bookings/status").respond(200, json=booking())
+    result = await viator.place_order(REQUEST)
+    assert book.call_count == 1, "the status found the booking: not booked again"
+    assert status.call_count == 1
+    assert result.status is OrderStatus.FULFILLED
+
+
+@respx.mock
+async def test_a_status_check_that_fails_after_a_lost_answer_is_ambiguous(
+    viator: ViatorAdapter,
+) -> None:
+    respx.post(f"{BASE}/bookings/hold").respond(200, json=hold())
+    respx.post(f"{BASE}/bookings/book").mock(side_effect=httpx.ReadTimeout("120 s"))
+    respx.post(f"{BASE}/bookings/status").respond(429, headers={"Retry-After": "0"})
+    with pytest.raises(AmbiguousOutcome):
+        await viator.place_order(REQUEST)
+
+
+async def test_a_booking_without_a_phone_is_refused_before_any_hold() -> None:
+    adapter = ViatorAdapter(
+        ViatorConfig(base_url=BASE), base_url=BASE, policy=fast_policy("viator")
+    )
+    no_phone = dataclasses.replace(REQUEST, recipient=Recipient("Ada", "ada@example.com"))
+    with respx.mock:
+        hold_route = respx.post(f"{BASE}/bookings/hold").respond(200, json=hold())
+        with pytest.raises(InvalidOrderRequest, match="phone"):
+            await adapter.place_order(no_phone)
+        assert not hold_route.called
+    with_line = ViatorAdapter(
+        ViatorConfig(base_url=BASE, contact_phone="+1 800 555 0199"),
+        base_url=BASE,
+        policy=fast_policy("viator"),
+    )
+    with respx.mock:
+        respx.post(f"{BASE}/bookings/hold").respond(200, json=hold())
+        book = respx.post(f"{BASE}/bookings/book").respond(200, json=booking())
+        await with_line.place_order(no_phone)
+        sent = httpx.Response(200, content=book.calls.last.request.content).json()
+        assert sent["communication"]["phone"] == "+1 800 555 0199"
+    await adapter.aclose()
+    await with_line.aclose()
+
+
+@respx.mock
+async def test_the_charge_is_the_partner_total_price(viator: ViatorAdapter) -> None:
+    price = {
+        "recommendedRetailPrice": 158.0,
+        "partnerNetPrice": 126.4,
+        "bookingFee": 3.79,
+        "partnerTotalPrice": 130.19,
+    }
+    respx.post(f"{BASE}/bookings/status").respond(200, json=booking(totalPrice={"price": price}))
+    result = await viator.get_order("BR-580123")
+    assert result.charged == Money(Decimal("130.19"), "USD")
 
 
 @pytest.mark.parametrize(
@@ -259,6 +332,8 @@ async def test_product_search_pages_through_the_catalog(viator: ViatorAdapter) -
     products = await viator.fetch_catalog()
     assert len(products) == 52
     assert search.call_count == 2
+    sent = [httpx.Response(200, content=c.request.content).json() for c in search.calls]
+    assert {body["filtering"]["destination"] for body in sent} == {"684"}, "required by Viator"
     second = httpx.Response(200, content=search.calls[1].request.content).json()
     assert second["pagination"] == {"start": 51, "count": 50}
     assert products[0].image_url == "P0-l.jpg"

@@ -28,6 +28,56 @@ async def test_the_version_header_is_mandatory(hub: SandboxHub) -> None:
     assert set(response.json()) == {"code", "message", "timestamp", "trackingId"}
 
 
+HEADERS = {"exp-api-key": "sandbox-viator-key", "Accept": "application/json;version=2.0"}
+
+
+async def test_a_search_without_a_destination_is_refused(hub: SandboxHub) -> None:
+    async with httpx.AsyncClient(transport=hub.transport("viator"), base_url="http://v") as c:
+        refused = await c.post("/products/search", headers=HEADERS, json={"currency": "USD"})
+        london = await c.post(
+            "/products/search",
+            headers=HEADERS,
+            json={"currency": "USD", "filtering": {"destination": "737"}},
+        )
+    assert refused.status_code == 400
+    assert "filtering.destination" in refused.json()["message"]
+    assert london.status_code == 200
+    assert london.json()["totalCount"] == 3, "the sandbox's three London experiences"
+
+
+async def test_a_booking_without_a_phone_is_refused(
+    make_adapter: AdapterFactory, hub: SandboxHub
+) -> None:
+    adapter = make_adapter("viator")
+    request = order_for(await first_product(adapter), "noPhone")
+    assert request.experience is not None
+    body = {
+        "productCode": request.product_id,
+        "travelDate": request.experience.travel_date,
+        "currency": request.currency,
+        "paxMix": [{"ageBand": "ADULT", "numberOfTravelers": 1}],
+        "partnerBookingRef": "noPhone",
+        "bookerInfo": {"firstName": "Ada", "lastName": "Lovelace"},
+        "communication": {"email": "ada@example.com"},
+    }
+    async with httpx.AsyncClient(transport=hub.transport("viator"), base_url="http://v") as c:
+        refused = await c.post("/bookings/book", headers=HEADERS, json=body)
+    assert refused.status_code == 400
+    assert "communication.phone" in refused.json()["message"]
+    assert hub["viator"].orders_summary() == []
+
+
+async def test_the_charge_is_net_price_plus_booking_fee(make_adapter: AdapterFactory) -> None:
+    adapter = make_adapter("viator")
+    placed = await adapter.place_order(order_for(await first_product(adapter), "feeKey"))
+    assert isinstance(adapter, ViatorAdapter)
+    hold_price = await adapter.check_availability(order_for(await first_product(adapter), "x"))
+    assert hold_price is not None
+    assert placed.charged is not None
+    net = (hold_price.amount * Decimal("0.80")).quantize(Decimal("0.01"))
+    assert placed.charged.amount > net, "the booking fee is on top of the net price"
+
+
 async def test_an_expired_hold_cannot_be_booked(
     make_adapter: AdapterFactory, hub: SandboxHub
 ) -> None:
