@@ -4,8 +4,9 @@ and the parts of `VendorAdapter` that do not depend on the vendor."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
@@ -117,6 +118,23 @@ class HttpAdapter(ABC, Generic[ConfigT]):
         except ExceptionGroup as failed:
             raise failed.exceptions[0] from None
         return [task.result() for task in tasks]
+
+    @contextlib.asynccontextmanager
+    async def order_may_exist(self, what: str) -> AsyncIterator[None]:
+        """Around what runs once the vendor has made the order or said one exists (a lookup
+        after "this key is taken", a link fetched after the create): any failure in there is
+        an `AmbiguousOutcome`, never "did not act"."""
+        try:
+            yield
+        except AmbiguousOutcome:
+            raise
+        except VendorError as exc:
+            raise AmbiguousOutcome(
+                self.name,
+                f"{what}: {exc.message}",
+                status_code=exc.status_code,
+                vendor_code=exc.vendor_code,
+            ) from exc
 
     def cannot_cancel(self, why: str) -> PermanentVendorError:
         return PermanentVendorError(self.name, f"cannot cancel: {why}", vendor_code="cancel")

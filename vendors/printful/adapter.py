@@ -34,7 +34,12 @@ from vendors.base import (
     Product,
     RewardKind,
 )
-from vendors.errors import InvalidOrderRequest, PermanentVendorError, VendorError
+from vendors.errors import (
+    AmbiguousOutcome,
+    InvalidOrderRequest,
+    PermanentVendorError,
+    VendorError,
+)
 from vendors.money import Money
 from vendors.printful import models
 from vendors.printful.config import PrintfulConfig
@@ -163,9 +168,12 @@ class PrintfulAdapter(HttpAdapter[PrintfulConfig]):
             except PermanentVendorError as exc:
                 if exc.vendor_code != EXTERNAL_ID_EXISTS:
                     raise
-                existing = await self._order_by_key(request.idempotency_key)
+                async with self.order_may_exist("Printful has an order under this external_id"):
+                    existing = await self._order_by_key(request.idempotency_key)
                 if existing is None:
-                    raise
+                    raise AmbiguousOutcome(
+                        self.name, "Printful says the external_id is taken but finds no order"
+                    ) from exc
                 reused = True
         costs = existing.costs
         return Hold(
@@ -185,7 +193,8 @@ class PrintfulAdapter(HttpAdapter[PrintfulConfig]):
                 "POST", f"/orders/{hold.reference}/confirm", idempotent=True, creates=True
             )
         except PermanentVendorError:
-            current = await self.get_order(hold.reference)
+            async with self.order_may_exist("the confirmation was refused; its state is unknown"):
+                current = await self.get_order(hold.reference)
             if current.raw_status == "draft":
                 raise
             return dataclasses.replace(current, replayed=True)

@@ -164,7 +164,8 @@ class TangoAdapter(HttpAdapter[TangoConfig]):
         except (PermanentVendorError, AmbiguousOutcome) as exc:
             if exc.vendor_code not in (ALREADY_EXISTS, IN_PROCESS):
                 raise
-            found = await self.lookup_order(request.idempotency_key)
+            async with self.order_may_exist("Tango has an order under this externalRefID"):
+                found = await self.lookup_order(request.idempotency_key)
             if found is None:
                 if isinstance(exc, AmbiguousOutcome):
                     raise  # still being made: not listed yet

@@ -123,7 +123,8 @@ class TremendousAdapter(HttpAdapter[TremendousConfig]):
             headers=JSON_HEADERS,
         )
         order = self.parse(response, models.OrderEnvelope, creates=True).order
-        return await self._with_link(order, replayed=response.status_code == 201)
+        async with self.order_may_exist(f"order {order.id} made, its reward link not fetched"):
+            return await self._with_link(order, replayed=response.status_code == 201)
 
     async def lookup_order(self, idempotency_key: str) -> OrderResult | None:
         response = await self.http.request(

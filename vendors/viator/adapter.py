@@ -153,7 +153,8 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
             return found
         assert booking is not None
         if booking.status == "REJECTED" and booking.rejection_reason_code == DUPLICATE_BOOKING:
-            existing = await self.lookup_order(request.idempotency_key)
+            async with self.order_may_exist("Viator has a booking under this partnerBookingRef"):
+                existing = await self.lookup_order(request.idempotency_key)
             if existing is None:
                 raise AmbiguousOutcome(
                     self.name, "Viator reports a duplicate booking but has no status for it"
@@ -186,12 +187,8 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
                 raise AmbiguousOutcome(
                     self.name, f"{lost.message}; then: {exc.message}", status_code=exc.status_code
                 ) from exc
-            try:
+            async with self.order_may_exist(f"{lost.message}; the status check failed"):
                 existing = await self.lookup_order(key)
-            except VendorError as exc:
-                raise AmbiguousOutcome(
-                    self.name, f"{lost.message}; the status check failed: {exc.message}"
-                ) from exc
             if existing is not None:
                 return existing, None
         assert lost is not None

@@ -224,3 +224,26 @@ async def test_the_store_id_is_sent_when_configured(store_id: str | None, sent: 
     finally:
         await adapter.aclose()
     assert route.calls.last.request.headers.get("X-PF-Store-Id") == sent
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    "after",
+    [
+        [httpx.Response(404, json=error(404, "Order not found"))],  # taken, yet none listed
+        [httpx.Response(503, json=error(503, "down"))],  # taken, then the lookup fails
+    ],
+)
+async def test_an_external_id_that_is_taken_is_never_did_not_act(
+    printful: PrintfulAdapter, after: list[httpx.Response]
+) -> None:
+    """Printful says an order exists under the key: whatever the lookup then says, the
+    outcome is ambiguous (a refund on "did not act" would pay for a real order twice)."""
+    respx.get(f"{BASE}/orders/@ext123").mock(
+        side_effect=[httpx.Response(404, json=error(404, "Order not found")), *after * 5]
+    )
+    respx.post(f"{BASE}/orders").respond(
+        400, json=error(400, "Order with this External ID already exists")
+    )
+    with pytest.raises(AmbiguousOutcome):
+        await printful.place_order(REQUEST)

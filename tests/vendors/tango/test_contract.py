@@ -429,3 +429,11 @@ async def test_the_charge_is_the_orders_own_and_a_disagreeing_one_is_logged(
     assert result.charged == Money(Decimal(str(value)), "USD"), "the order's own figure wins"
     differs = [r for r in caplog.records if r.getMessage() == "vendor.charge_differs"]
     assert bool(differs) is logged
+
+
+@respx.mock
+async def test_409_024_whose_lookup_fails_is_ambiguous(tango: TangoAdapter) -> None:
+    respx.post(f"{BASE}/orders").respond(409, json=error(409, "409.024"))
+    respx.get(f"{BASE}/orders").respond(503, json=error(503, "503.000"))
+    with pytest.raises(AmbiguousOutcome):
+        await tango.place_order(REQUEST)

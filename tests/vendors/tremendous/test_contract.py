@@ -374,3 +374,14 @@ async def test_a_product_without_skus_is_skipped_and_bands_stay_separate(
     assert banded.admits(Decimal(500))
     assert not banded.admits(Decimal(150)), "between the bands"
     assert not banded.admits(Decimal(501))
+
+
+@respx.mock
+async def test_a_link_that_cannot_be_fetched_after_the_order_is_made_is_ambiguous(
+    tremendous: TremendousAdapter,
+) -> None:
+    """The order exists: a failure to fetch its link must not read as "did not act"."""
+    respx.post(f"{BASE}/orders").respond(201, json=_without_link())
+    respx.post(f"{BASE}/rewards/REWARD1/generate_link").respond(503, json=error(503))
+    with pytest.raises(AmbiguousOutcome, match="ORDER1 made"):
+        await tremendous.place_order(REQUEST)

@@ -361,3 +361,14 @@ async def test_availability_check_reads_the_first_available_item(viator: ViatorA
     )
     assert await viator.check_availability(REQUEST) == Money(Decimal("158.0"), "USD")
     assert await viator.check_availability(REQUEST) is None
+
+
+@respx.mock
+async def test_a_duplicate_whose_status_cannot_be_read_is_ambiguous(viator: ViatorAdapter) -> None:
+    respx.post(f"{BASE}/bookings/hold").respond(200, json=hold())
+    respx.post(f"{BASE}/bookings/book").respond(
+        200, json={"status": "REJECTED", "rejectionReasonCode": "DUPLICATE_BOOKING"}
+    )
+    respx.post(f"{BASE}/bookings/status").respond(503, json=error("ERROR"))
+    with pytest.raises(AmbiguousOutcome):
+        await viator.place_order(REQUEST)
