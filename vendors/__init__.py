@@ -7,6 +7,7 @@ vendor folders (`vendors.tango`, …) hold each vendor's adapter, sandbox, confi
 
 from vendors.base import (
     Address,
+    BookingAnswer,
     Capabilities,
     CostRule,
     Delivery,
@@ -38,6 +39,7 @@ from vendors.money import Money
 __all__ = [
     "Address",
     "AmbiguousOutcome",
+    "BookingAnswer",
     "Capabilities",
     "CostRule",
     "Delivery",

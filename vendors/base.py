@@ -19,6 +19,7 @@ from vendors.money import Money, quantize_up
 __all__ = [
     "IDEMPOTENCY_KEY",
     "Address",
+    "BookingAnswer",
     "Capabilities",
     "CostRule",
     "Delivery",
@@ -173,10 +174,23 @@ class Address:
 
 
 @dataclass(frozen=True, slots=True)
+class BookingAnswer:
+    """An answer to one of an experience's booking questions (Viator's ``bookingQuestions``:
+    ``PICKUP_POINT``, ``FULL_NAMES_FIRST``, …); ``traveler`` (1-based) for questions asked of
+    each traveler."""
+
+    question: str
+    answer: str
+    traveler: int | None = None
+    unit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ExperienceDetails:
     travel_date: str
     travelers: int
     option_code: str | None = None
+    answers: tuple[BookingAnswer, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from vendors import (
     Address,
+    BookingAnswer,
     ExperienceDetails,
     OrderRequest,
     Product,
@@ -76,6 +77,20 @@ def travel_date(days: int = 30) -> str:
     return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=days)).isoformat()
 
 
+def experience_answers(travelers: int) -> tuple[BookingAnswer, ...]:
+    """Answers to the sandbox's booking questions a party of ``travelers`` must give itself
+    (the lead traveller's names and age bands come from the request)."""
+    names = [
+        BookingAnswer(question, answer, traveler)
+        for traveler in range(2, travelers + 1)
+        for question, answer in (
+            ("FULL_NAMES_FIRST", f"Guest{traveler}"),
+            ("FULL_NAMES_LAST", "Byron"),
+        )
+    ]
+    return (*names, BookingAnswer("PICKUP_POINT", "Hotel lobby, 8 am"))
+
+
 def order_for(product: Product, key: str, *, amount: Decimal | None = None) -> OrderRequest:
     """A valid order for ``product`` under ``key``, with what its kind requires."""
     if amount is None:
@@ -96,7 +111,9 @@ def order_for(product: Product, key: str, *, amount: Decimal | None = None) -> O
             else None
         ),
         experience=(
-            ExperienceDetails(travel_date(), 1) if product.kind is RewardKind.EXPERIENCE else None
+            ExperienceDetails(travel_date(), 1, answers=experience_answers(1))
+            if product.kind is RewardKind.EXPERIENCE
+            else None
         ),
     )
 

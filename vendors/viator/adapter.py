@@ -10,9 +10,13 @@ adapter asks ``/bookings/status`` by ``partnerBookingRef`` before it books again
 documents, and never books blindly.
 
 The catalog search needs ``filtering.destination``: one search per configured destination.
-Bookings need ``communication.phone`` (the member's, else the configured ``contact_phone``),
-checked before any hold. What the merchant is invoiced, and what an order is charged, is
-``partnerTotalPrice`` (the net price plus the booking fee).
+Bookings need ``communication.phone`` (the member's, else the configured ``contact_phone``) and
+answers to the product's mandatory booking questions (``GET /products/{code}`` names them,
+``GET /products/booking-questions`` defines them), both checked before any hold: a missing or
+unacceptable answer is `InvalidOrderRequest` with ``vendor_code="BOOKING_QUESTIONS"`` and the
+questions in its ``body``, for the caller to ask the member. The age band and the lead
+traveller's names are answered from the request itself. What the merchant is invoiced, and
+what an order is charged, is ``partnerTotalPrice`` (the net price plus the booking fee).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from vendors._adapter import HttpAdapter
 from vendors._http import HttpPolicy, classify_status
 from vendors._json import JSON_HEADERS, dumps
 from vendors.base import (
+    BookingAnswer,
     Capabilities,
     Delivery,
     Denomination,
@@ -47,12 +52,13 @@ from vendors.money import Money
 from vendors.viator import models
 from vendors.viator.config import ViatorConfig
 
-__all__ = ["ACCEPT_VERSION", "ViatorAdapter"]
+__all__ = ["ACCEPT_VERSION", "BOOKING_QUESTIONS", "ViatorAdapter"]
 
 ACCEPT_VERSION = "application/json;version=2.0"
 DUPLICATE_BOOKING = "DUPLICATE_BOOKING"
 NOT_FOUND = "NOT_FOUND"
 PRICE_CHANGED = "PRICE_CHANGED"
+BOOKING_QUESTIONS = "BOOKING_QUESTIONS"
 _PAGE = 50
 _STATUSES = {
     "CONFIRMED": OrderStatus.FULFILLED,
@@ -73,6 +79,8 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
         dedupes_on_key=True, lookup_by_key=True, cancel=True, two_phase=True
     )
     default_policy: ClassVar[HttpPolicy] = HttpPolicy(timeout=120.0, max_rate=15, rate_period=1.0)
+    # Viator's question definitions, read on first use: the same for every product.
+    _question_definitions: dict[str, models.BookingQuestion] | None = None
 
     def credentials(self, config: ViatorConfig) -> tuple[httpx.Auth | None, Mapping[str, str]]:
         return None, {
@@ -121,7 +129,9 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
 
     async def prepare(self, request: OrderRequest) -> Hold:
         """Hold availability and price (a hold costs nothing and lapses by itself)."""
-        self._communication(request)  # what the booking will need, before anything is held
+        # What the booking will need, before anything is held.
+        self._communication(request)
+        await self.booking_answers(request)
         hold = self.parse(
             await self._post("/bookings/hold", self._booking_body(request)), models.BookingHold
         )
@@ -147,6 +157,7 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
             "partnerBookingRef": request.idempotency_key,
             "bookerInfo": _booker(request),
             "communication": self._communication(request),
+            "bookingQuestionAnswers": await self.booking_answers(request),
         }
         found, booking = await self._book(request.idempotency_key, body)
         if found is not None:
@@ -193,6 +204,63 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
                 return existing, None
         assert lost is not None
         raise lost
+
+    async def booking_questions(self, product_code: str) -> list[models.BookingQuestion]:
+        """The questions a booking of ``product_code`` asks (definitions read once)."""
+        response = await self.http.request("GET", f"/products/{product_code}", idempotent=True)
+        asked = self.parse(response, models.ProductDetail).booking_questions
+        if self._question_definitions is None:
+            listing = self.parse(
+                await self.http.request("GET", "/products/booking-questions", idempotent=True),
+                models.BookingQuestions,
+            )
+            self._question_definitions = {q.id: q for q in listing.booking_questions}
+        known = self._question_definitions
+        return [known.get(q) or models.BookingQuestion(id=q) for q in asked]
+
+    async def booking_answers(self, request: OrderRequest) -> list[dict[str, Any]]:
+        """``bookingQuestionAnswers`` for the request, or `InvalidOrderRequest` naming what is
+        missing or not acceptable."""
+        experience = request.experience
+        if experience is None:
+            raise InvalidOrderRequest(self.name, "an experience needs a travel date and travelers")
+        questions = await self.booking_questions(request.product_id)
+        given = {(a.question, a.traveler or 1): a for a in experience.answers}
+        answers: list[dict[str, Any]] = []
+        wrong: list[dict[str, Any]] = []
+        for question in questions:
+            travelers = (
+                range(1, experience.travelers + 1) if question.group == "PER_TRAVELER" else [1]
+            )
+            for traveler in travelers:
+                answer = given.get((question.id, traveler)) or _implied(
+                    question.id, traveler, request
+                )
+                if answer is None:
+                    if question.required == "MANDATORY":
+                        wrong.append(_asked(question, traveler, "missing"))
+                    continue
+                if question.allowed_answers and answer.answer not in question.allowed_answers:
+                    wrong.append(_asked(question, traveler, "not one of the allowed answers"))
+                    continue
+                if question.max_length and len(answer.answer) > question.max_length:
+                    wrong.append(_asked(question, traveler, "too long"))
+                    continue
+                entry: dict[str, Any] = {"question": question.id, "answer": answer.answer}
+                if question.group == "PER_TRAVELER":
+                    entry["travelerNum"] = traveler
+                if answer.unit:
+                    entry["unit"] = answer.unit
+                answers.append(entry)
+        if wrong:
+            raise InvalidOrderRequest(
+                self.name,
+                "booking questions to answer: "
+                + ", ".join(f"{w['question']} ({w['problem']})" for w in wrong),
+                vendor_code=BOOKING_QUESTIONS,
+                body=wrong,
+            )
+        return answers
 
     def _communication(self, request: OrderRequest) -> dict[str, str | None]:
         phone = (request.recipient.phone if request.recipient else None) or (
@@ -326,6 +394,29 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
             # The price per adult from the search; the hold gives the authoritative total.
             denominations=(Denomination(found.pricing.summary.from_price),),
         )
+
+
+def _implied(question: str, traveler: int, request: OrderRequest) -> BookingAnswer | None:
+    """What the request itself answers: every traveller is an adult (the party we book), and
+    the lead traveller is the recipient."""
+    if question == "AGEBAND":
+        return BookingAnswer(question, "ADULT", traveler)
+    if traveler == 1 and question in ("FULL_NAMES_FIRST", "FULL_NAMES_LAST"):
+        booker = _booker(request)
+        return BookingAnswer(
+            question, booker["firstName" if question == "FULL_NAMES_FIRST" else "lastName"]
+        )
+    return None
+
+
+def _asked(question: models.BookingQuestion, traveler: int, problem: str) -> dict[str, Any]:
+    return {
+        "question": question.id,
+        "label": question.label,
+        "traveler": traveler if question.group == "PER_TRAVELER" else None,
+        "allowedAnswers": question.allowed_answers,
+        "problem": problem,
+    }
 
 
 def _booker(request: OrderRequest) -> dict[str, str]:

@@ -14,10 +14,13 @@ __all__ = [
     "Availability",
     "Booking",
     "BookingHold",
+    "BookingQuestion",
+    "BookingQuestions",
     "CancelQuote",
     "CancelReasons",
     "CancelResult",
     "ErrorBody",
+    "ProductDetail",
     "SearchResult",
 ]
 
@@ -128,6 +131,29 @@ class CancelReasons(WireModel):
 class CancelResult(WireModel):
     status: str  # ACCEPTED | DECLINED
     reason: str | None = None
+
+
+class ProductDetail(WireModel):
+    """``GET /products/{code}``: the ids of the questions a booking must answer."""
+
+    product_code: str = Field(alias="productCode")
+    booking_questions: list[str] = Field(default_factory=list, alias="bookingQuestions")
+
+
+class BookingQuestion(WireModel):
+    """One definition of ``GET /products/booking-questions``."""
+
+    id: str
+    label: str | None = None
+    type: str = "STRING"
+    group: str = "PER_BOOKING"  # PER_BOOKING | PER_TRAVELER
+    required: str = "OPTIONAL"  # MANDATORY | CONDITIONAL | OPTIONAL
+    allowed_answers: list[str] | None = Field(default=None, alias="allowedAnswers")
+    max_length: int | None = Field(default=None, alias="maxLength")
+
+
+class BookingQuestions(WireModel):
+    booking_questions: list[BookingQuestion] = Field(alias="bookingQuestions")
 
 
 class ErrorBody(WireModel):

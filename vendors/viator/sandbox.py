@@ -3,16 +3,18 @@
 Reproduces: the mandatory ``Accept: application/json;version=2.0`` (else ``400
 INVALID_HEADER_VALUE``) and ``exp-api-key``; ``POST /products/search`` (``filtering.destination``
 required, paged, priced in the requested billing currency); ``POST /availability/check``;
+``GET /products/{code}`` (its ``bookingQuestions``) and ``GET /products/booking-questions``;
 ``POST /bookings/hold`` (``HOLDING`` until ``validUntil``, 30 minutes by default); ``POST
-/bookings/book`` with a unique ``partnerBookingRef`` and ``communication.phone`` (``400``
-without) — a repeat is ``REJECTED`` with ``DUPLICATE_BOOKING`` and books nothing, an expired
-hold is ``REJECTED`` with ``BOOKABLE_ITEM_IS_NO_LONGER_AVAILABLE``; bookings are ``CONFIRMED``
-at once, or ``PENDING`` for products the supplier confirms by hand (and after the completion
-delay), ending ``CONFIRMED`` or ``REJECTED``; ``POST /bookings/status`` by either reference;
-``GET /bookings/cancel-reasons``, ``GET /bookings/{ref}/cancel-quote``, ``POST
-/bookings/{ref}/cancel``; errors ``{code, message, timestamp, trackingId}``; 429 with
-``RateLimit-*`` and ``Retry-After``; prices carry ``bookingFee`` and ``partnerTotalPrice`` (net
-plus fee: what the merchant is invoiced).
+/bookings/book`` with a unique ``partnerBookingRef``, ``communication.phone`` and answers to
+the mandatory booking questions (``400`` without) — a repeat is ``REJECTED`` with
+``DUPLICATE_BOOKING`` and books nothing, an expired hold is ``REJECTED`` with
+``BOOKABLE_ITEM_IS_NO_LONGER_AVAILABLE``; bookings are ``CONFIRMED`` at once, or ``PENDING`` for
+products the supplier confirms by hand (and after the completion delay), ending ``CONFIRMED``
+or ``REJECTED``; ``POST /bookings/status`` by either reference; ``GET
+/bookings/cancel-reasons``, ``GET /bookings/{ref}/cancel-quote``, ``POST /bookings/{ref}/cancel``;
+errors ``{code, message, timestamp, trackingId}``; 429 with ``RateLimit-*`` and ``Retry-After``;
+prices carry ``bookingFee`` and ``partnerTotalPrice`` (net plus fee: what the merchant is
+invoiced).
 """
 
 from __future__ import annotations
@@ -87,6 +89,8 @@ class ViatorSandbox(VendorSandbox):
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/products/search", self.endpoint(self._search), methods=["POST"]),
+            Route("/products/booking-questions", self.endpoint(self._questions), methods=["GET"]),
+            Route("/products/{code}", self.endpoint(self._product), methods=["GET"]),
             Route("/availability/check", self.endpoint(self._check), methods=["POST"]),
             Route("/bookings/hold", self.endpoint(self._hold), methods=["POST"]),
             Route("/bookings/book", self.endpoint(self._book), methods=["POST"]),
@@ -198,6 +202,22 @@ class ViatorSandbox(VendorSandbox):
             }
         )
 
+    async def _questions(self, request: Request) -> Response:
+        return DecimalJSONResponse({"bookingQuestions": list(BOOKING_QUESTIONS.values())})
+
+    async def _product(self, request: Request) -> Response:
+        code = request.path_params["code"]
+        experience = self.experiences.get(code)
+        if experience is None or not self.visible(code):
+            return self.error(404, "NOT_FOUND", f"Product {code} not found")
+        return DecimalJSONResponse(
+            {
+                "productCode": code,
+                "title": experience.title,
+                "bookingQuestions": _questions_of(experience),
+            }
+        )
+
     async def _check(self, request: Request) -> Response:
         body, refusal = await self._bookable(request)
         if refusal is not None:
@@ -257,6 +277,11 @@ class ViatorSandbox(VendorSandbox):
             return self.error(400, "BAD_REQUEST", "partnerBookingRef is required")
         if not body.get("bookerInfo") or not (body.get("communication") or {}).get("phone"):
             return self.error(400, "BAD_REQUEST", "bookerInfo and communication.phone are required")
+        missing = _unanswered(self.experiences[body["productCode"]], body)
+        if missing:
+            return self.error(
+                400, "BAD_REQUEST", f"Missing booking question answers: {', '.join(missing)}"
+            )
         if any(b.partner_ref == partner_ref for b in self.bookings.values()):
             return DecimalJSONResponse(
                 {
@@ -423,6 +448,79 @@ class ViatorSandbox(VendorSandbox):
                 "format": "PDF",
             }
         return view
+
+
+BOOKING_QUESTIONS: dict[str, dict[str, Any]] = {
+    "AGEBAND": {
+        "id": "AGEBAND",
+        "type": "STRING",
+        "group": "PER_TRAVELER",
+        "label": "Age band",
+        "required": "MANDATORY",
+        "allowedAnswers": ["ADULT", "SENIOR", "YOUTH", "CHILD", "INFANT"],
+    },
+    "FULL_NAMES_FIRST": {
+        "id": "FULL_NAMES_FIRST",
+        "type": "STRING",
+        "group": "PER_TRAVELER",
+        "label": "First name",
+        "required": "MANDATORY",
+        "maxLength": 50,
+    },
+    "FULL_NAMES_LAST": {
+        "id": "FULL_NAMES_LAST",
+        "type": "STRING",
+        "group": "PER_TRAVELER",
+        "label": "Last name",
+        "required": "MANDATORY",
+        "maxLength": 50,
+    },
+    "PICKUP_POINT": {
+        "id": "PICKUP_POINT",
+        "type": "STRING",
+        "group": "PER_BOOKING",
+        "label": "Where should we pick you up?",
+        "required": "MANDATORY",
+        "maxLength": 200,
+    },
+    "SPECIAL_REQUIREMENTS": {
+        "id": "SPECIAL_REQUIREMENTS",
+        "type": "STRING",
+        "group": "PER_BOOKING",
+        "label": "Special requirements",
+        "required": "OPTIONAL",
+        "maxLength": 1000,
+    },
+}
+DAY_TRIP_HOURS = 8  # day trips pick travellers up: they ask where
+
+
+def _questions_of(experience: _seed.Experience) -> list[str]:
+    asked = ["AGEBAND", "FULL_NAMES_FIRST", "FULL_NAMES_LAST", "SPECIAL_REQUIREMENTS"]
+    return [*asked, "PICKUP_POINT"] if experience.hours >= DAY_TRIP_HOURS else asked
+
+
+def _unanswered(experience: _seed.Experience, body: dict[str, Any]) -> list[str]:
+    answers = body.get("bookingQuestionAnswers") or []
+    given = {
+        (a.get("question"), a.get("travelerNum"))
+        for a in answers
+        if isinstance(a, dict) and str(a.get("answer") or "").strip()
+    }
+    missing = []
+    for question in _questions_of(experience):
+        definition = BOOKING_QUESTIONS[question]
+        if definition["required"] != "MANDATORY":
+            continue
+        if definition["group"] == "PER_TRAVELER":
+            missing += [
+                f"{question} (traveler {n})"
+                for n in range(1, _travelers(body) + 1)
+                if (question, n) not in given
+            ]
+        elif not any(q == question for q, _ in given):
+            missing.append(question)
+    return missing
 
 
 def _price_view(retail: Decimal, net: Decimal) -> dict[str, Decimal]:

@@ -16,6 +16,7 @@ from tests.vendors._contract import ORDER_CALL_ERRORS
 from tests.vendors.conftest import fast_policy, travel_date
 from vendors import (
     AmbiguousOutcome,
+    BookingAnswer,
     ExperienceDetails,
     InvalidOrderRequest,
     Money,
@@ -74,12 +75,24 @@ def error(code: str, message: str = "refused") -> dict[str, Any]:
     }
 
 
+def _without_questions(adapter: ViatorAdapter) -> ViatorAdapter:
+    """An adapter whose products ask no booking questions (tested on their own below)."""
+
+    async def none(product_code: str) -> list[Any]:
+        return []
+
+    adapter.booking_questions = none  # type: ignore[method-assign]
+    return adapter
+
+
 @pytest_asyncio.fixture
 async def viator() -> AsyncIterator[ViatorAdapter]:
-    adapter = ViatorAdapter(
-        ViatorConfig(base_url=BASE, destinations=("684",)),
-        base_url=BASE,
-        policy=fast_policy("viator"),
+    adapter = _without_questions(
+        ViatorAdapter(
+            ViatorConfig(base_url=BASE, destinations=("684",)),
+            base_url=BASE,
+            policy=fast_policy("viator"),
+        )
     )
     yield adapter
     await adapter.aclose()
@@ -213,8 +226,8 @@ async def test_a_status_check_that_fails_after_a_lost_answer_is_ambiguous(
 
 
 async def test_a_booking_without_a_phone_is_refused_before_any_hold() -> None:
-    adapter = ViatorAdapter(
-        ViatorConfig(base_url=BASE), base_url=BASE, policy=fast_policy("viator")
+    adapter = _without_questions(
+        ViatorAdapter(ViatorConfig(base_url=BASE), base_url=BASE, policy=fast_policy("viator"))
     )
     no_phone = dataclasses.replace(REQUEST, recipient=Recipient("Ada", "ada@example.com"))
     with respx.mock:
@@ -222,10 +235,12 @@ async def test_a_booking_without_a_phone_is_refused_before_any_hold() -> None:
         with pytest.raises(InvalidOrderRequest, match="phone"):
             await adapter.place_order(no_phone)
         assert not hold_route.called
-    with_line = ViatorAdapter(
-        ViatorConfig(base_url=BASE, contact_phone="+1 800 555 0199"),
-        base_url=BASE,
-        policy=fast_policy("viator"),
+    with_line = _without_questions(
+        ViatorAdapter(
+            ViatorConfig(base_url=BASE, contact_phone="+1 800 555 0199"),
+            base_url=BASE,
+            policy=fast_policy("viator"),
+        )
     )
     with respx.mock:
         respx.post(f"{BASE}/bookings/hold").respond(200, json=hold())
@@ -372,3 +387,93 @@ async def test_a_duplicate_whose_status_cannot_be_read_is_ambiguous(viator: Viat
     respx.post(f"{BASE}/bookings/status").respond(503, json=error("ERROR"))
     with pytest.raises(AmbiguousOutcome):
         await viator.place_order(REQUEST)
+
+
+QUESTIONS: dict[str, Any] = {
+    "bookingQuestions": [
+        {"id": "AGEBAND", "group": "PER_TRAVELER", "required": "MANDATORY",
+         "allowedAnswers": ["ADULT", "CHILD"]},
+        {"id": "FULL_NAMES_FIRST", "group": "PER_TRAVELER", "required": "MANDATORY",
+         "maxLength": 20},
+        {"id": "FULL_NAMES_LAST", "group": "PER_TRAVELER", "required": "MANDATORY"},
+        {"id": "PICKUP_POINT", "group": "PER_BOOKING", "required": "MANDATORY",
+         "label": "Where should we pick you up?"},
+        {"id": "TRANSFER_ARRIVAL_MODE", "group": "PER_BOOKING", "required": "MANDATORY",
+         "allowedAnswers": ["AIR", "RAIL", "SEA", "OTHER"]},
+        {"id": "SPECIAL_REQUIREMENTS", "group": "PER_BOOKING", "required": "OPTIONAL"},
+    ]
+}  # fmt: skip
+ASKED = [question["id"] for question in QUESTIONS["bookingQuestions"]]
+
+
+def _asking() -> ViatorAdapter:
+    return ViatorAdapter(
+        ViatorConfig(base_url=BASE, destinations=("684",)),
+        base_url=BASE,
+        policy=fast_policy("viator"),
+    )
+
+
+@respx.mock
+async def test_unanswered_booking_questions_are_refused_before_any_hold() -> None:
+    adapter = _asking()
+    respx.get(f"{BASE}/products/booking-questions").respond(200, json=QUESTIONS)
+    respx.get(f"{BASE}/products/5010SYDNEY").respond(
+        200, json={"productCode": "5010SYDNEY", "bookingQuestions": ASKED}
+    )
+    hold_route = respx.post(f"{BASE}/bookings/hold").respond(200, json=hold())
+    wrong = BookingAnswer("TRANSFER_ARRIVAL_MODE", "CAR")
+    request = dataclasses.replace(
+        REQUEST, experience=ExperienceDetails(travel_date(), 2, answers=(wrong,))
+    )
+    try:
+        with pytest.raises(InvalidOrderRequest) as caught:
+            await adapter.place_order(request)
+    finally:
+        await adapter.aclose()
+    assert caught.value.vendor_code == "BOOKING_QUESTIONS"
+    asked = {(q["question"], q["traveler"], q["problem"]) for q in caught.value.body}
+    assert asked == {
+        ("FULL_NAMES_FIRST", 2, "missing"),
+        ("FULL_NAMES_LAST", 2, "missing"),
+        ("PICKUP_POINT", None, "missing"),
+        ("TRANSFER_ARRIVAL_MODE", None, "not one of the allowed answers"),
+    }, "the lead traveller's names and every age band come from the request"
+    assert not hold_route.called
+
+
+@respx.mock
+async def test_answered_booking_questions_are_sent_with_the_booking() -> None:
+    adapter = _asking()
+    respx.get(f"{BASE}/products/booking-questions").respond(200, json=QUESTIONS)
+    respx.get(f"{BASE}/products/5010SYDNEY").respond(
+        200, json={"productCode": "5010SYDNEY", "bookingQuestions": ASKED}
+    )
+    respx.post(f"{BASE}/bookings/hold").respond(200, json=hold())
+    book = respx.post(f"{BASE}/bookings/book").respond(200, json=booking())
+    answers = (
+        BookingAnswer("FULL_NAMES_FIRST", "Byron", 2),
+        BookingAnswer("FULL_NAMES_LAST", "King", 2),
+        BookingAnswer("PICKUP_POINT", "Circular Quay"),
+        BookingAnswer("TRANSFER_ARRIVAL_MODE", "AIR"),
+    )
+    request = dataclasses.replace(
+        REQUEST, experience=ExperienceDetails(travel_date(), 2, answers=answers)
+    )
+    try:
+        await adapter.place_order(request)
+    finally:
+        await adapter.aclose()
+    sent = httpx.Response(200, content=book.calls.last.request.content).json()
+    assert sorted(
+        (a["question"], a.get("travelerNum"), a["answer"]) for a in sent["bookingQuestionAnswers"]
+    ) == [
+        ("AGEBAND", 1, "ADULT"),
+        ("AGEBAND", 2, "ADULT"),
+        ("FULL_NAMES_FIRST", 1, "Ada"),
+        ("FULL_NAMES_FIRST", 2, "Byron"),
+        ("FULL_NAMES_LAST", 1, "Lovelace"),
+        ("FULL_NAMES_LAST", 2, "King"),
+        ("PICKUP_POINT", None, "Circular Quay"),
+        ("TRANSFER_ARRIVAL_MODE", None, "AIR"),
+    ]

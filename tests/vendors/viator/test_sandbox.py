@@ -8,10 +8,23 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from tests.vendors.conftest import AdapterFactory, first_product, order_for, travel_date
-from vendors import ExperienceDetails, OrderStatus, PermanentVendorError, TwoPhaseAdapter
+from tests.vendors.conftest import (
+    AdapterFactory,
+    experience_answers,
+    first_product,
+    order_for,
+    travel_date,
+)
+from vendors import (
+    ExperienceDetails,
+    InvalidOrderRequest,
+    OrderStatus,
+    PermanentVendorError,
+    TwoPhaseAdapter,
+)
 from vendors.sandbox import SandboxHub
 from vendors.viator import ViatorAdapter
+from vendors.viator.sandbox import ViatorSandbox
 
 pytestmark = pytest.mark.asyncio
 
@@ -112,7 +125,7 @@ async def test_travelers_multiply_the_price_and_the_agreed_amount_caps_it(
     request = dataclasses.replace(
         order_for(product, "party"),
         amount=per_adult * 3,
-        experience=ExperienceDetails(travel_date(), 3),
+        experience=ExperienceDetails(travel_date(), 3, answers=experience_answers(3)),
     )
     assert (await adapter.place_order(request)).status is OrderStatus.FULFILLED
     with pytest.raises(PermanentVendorError) as caught:
@@ -169,3 +182,49 @@ async def test_availability_check_gives_the_price_for_the_party(
     past = dataclasses.replace(request, experience=ExperienceDetails("2020-01-01", 2))
     with pytest.raises(PermanentVendorError):
         await adapter.check_availability(past)
+
+
+async def test_a_day_trip_asks_where_to_pick_up_before_anything_is_held(
+    make_adapter: AdapterFactory, hub: SandboxHub
+) -> None:
+    adapter = make_adapter("viator")
+    trip = await first_product(adapter, lambda p: p.vendor_product_id == "7045TYO")
+    request = order_for(trip, "fujiTrip", amount=Decimal(500))
+    assert request.experience is not None
+    unanswered = dataclasses.replace(
+        request, experience=dataclasses.replace(request.experience, answers=())
+    )
+    with pytest.raises(InvalidOrderRequest) as caught:
+        await adapter.place_order(unanswered)
+    assert [q["question"] for q in caught.value.body] == ["PICKUP_POINT"]
+    sandbox = hub["viator"]
+    assert isinstance(sandbox, ViatorSandbox)
+    assert sandbox.holds == {}, "refused before any hold"
+    assert (await adapter.place_order(request)).status.is_final is False  # confirmed by hand
+
+
+async def test_the_sandbox_refuses_a_booking_without_its_answers(
+    make_adapter: AdapterFactory, hub: SandboxHub
+) -> None:
+    adapter = make_adapter("viator")
+    request = order_for(await first_product(adapter), "unanswered")
+    assert request.experience is not None
+    body = {
+        "productCode": request.product_id,
+        "travelDate": request.experience.travel_date,
+        "currency": request.currency,
+        "paxMix": [{"ageBand": "ADULT", "numberOfTravelers": 2}],
+        "partnerBookingRef": "unanswered",
+        "bookerInfo": {"firstName": "Ada", "lastName": "Lovelace"},
+        "communication": {"email": "ada@example.com", "phone": "+44 20 7946 0000"},
+        "bookingQuestionAnswers": [
+            {"question": "AGEBAND", "answer": "ADULT", "travelerNum": 1},
+            {"question": "FULL_NAMES_FIRST", "answer": "Ada", "travelerNum": 1},
+            {"question": "FULL_NAMES_LAST", "answer": "Lovelace", "travelerNum": 1},
+        ],
+    }
+    async with httpx.AsyncClient(transport=hub.transport("viator"), base_url="http://v") as c:
+        refused = await c.post("/bookings/book", headers=HEADERS, json=body)
+    assert refused.status_code == 400
+    assert "AGEBAND (traveler 2)" in refused.json()["message"]
+    assert hub["viator"].orders_summary() == []
