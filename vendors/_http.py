@@ -222,7 +222,8 @@ class VendorHttp:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             outcome = "cannot connect"
             raise VendorUnavailable(self.vendor, f"cannot connect: {exc!r}") from exc
-        except (TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
+        except (TimeoutError, httpx.RequestError) as exc:
+            # A timeout, a dropped connection, a body that would not decode: no usable answer.
             outcome = type(exc).__name__
             what = f"no complete answer to {method} {path} ({type(exc).__name__})"
             if creates:
@@ -296,6 +297,9 @@ def classify_status(
         if creates:
             return AmbiguousOutcome(vendor, message, **details)
         return TransientVendorError(vendor, message, **details)
+    if 300 <= status < 400 and creates:
+        # Redirects are not followed; a 303 to what was created means it was.
+        return AmbiguousOutcome(vendor, message, **details)
     return PermanentVendorError(vendor, message, **details)
 
 

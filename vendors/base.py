@@ -209,6 +209,9 @@ class OrderRequest:
     recipient: Recipient | None = None
     shipping_address: Address | None = None
     experience: ExperienceDetails | None = None
+    # The earliest an order under this key can have been made (the redemption's creation):
+    # where a vendor is searched by scanning, the scan stops there.
+    placed_since: datetime | None = None
     hold_reference: str | None = None
 
     def __post_init__(self) -> None:
@@ -290,8 +293,14 @@ class VendorAdapter(Protocol):
         """Order ``request`` under its idempotency key (the same key reaches the same order)."""
         ...
 
-    async def lookup_order(self, idempotency_key: str) -> OrderResult | None:
-        """The order placed under ``idempotency_key``, or None when the vendor has none."""
+    async def lookup_order(
+        self, idempotency_key: str, *, since: datetime | None = None
+    ) -> OrderResult | None:
+        """The order placed under ``idempotency_key``, or None when the vendor has none.
+
+        ``since``: the earliest an order under this key can have been made (the redemption's
+        creation); vendors that can only be searched by scanning (Change) stop there. A scan
+        that cannot reach it raises `TransientVendorError` rather than answer None."""
         ...
 
     async def get_order(self, vendor_reference: str) -> OrderResult:

@@ -331,3 +331,35 @@ async def test_a_vendor_minimum_wait_is_respected(http: VendorHttp) -> None:
     finally:
         await client.aclose()
     assert time.monotonic() - started >= 0.25
+
+
+@pytest.mark.asyncio
+async def test_a_success_whose_body_will_not_decode_is_ambiguous_for_a_create() -> None:
+    """A 201 whose gzip body is broken: the vendor acted; httpx's DecodingError is not a
+    transport error, and must not escape as something else."""
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            201, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"not gzip")
+        )
+
+    client = VendorHttp(
+        "acme", BASE, POLICY, classify=_classify, transport=httpx.MockTransport(broken)
+    )
+    try:
+        with pytest.raises(AmbiguousOutcome):
+            await client.request("POST", "/orders", idempotent=False, creates=True)
+        with pytest.raises(TransientVendorError):
+            await client.request("GET", "/things", idempotent=False)
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("creates", "expected"), [(True, AmbiguousOutcome), (False, PermanentVendorError)]
+)
+def test_a_redirect_to_what_a_create_made_is_ambiguous(
+    creates: bool, expected: type[VendorError]
+) -> None:
+    see_other = httpx.Response(303, headers={"Location": "/donations/d_1"})
+    assert isinstance(_classify(see_other, creates), expected)

@@ -50,7 +50,7 @@ from vendors.base import (
 )
 from vendors.change import models
 from vendors.change.config import ChangeConfig
-from vendors.errors import InvalidOrderRequest, VendorError
+from vendors.errors import InvalidOrderRequest, TransientVendorError, VendorError
 from vendors.money import Money
 
 __all__ = ["ChangeAdapter"]
@@ -69,6 +69,17 @@ _SETTLED = {
     "notified",
 }
 _FAILED = {"canceled": OrderStatus.CANCELLED, "blocked": OrderStatus.FAILED}
+# Our clock and Change's may differ: a scan goes a little further back than it must.
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    """Change documents no offset for its times: one without is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class ChangeAdapter(HttpAdapter[ChangeConfig]):
@@ -123,7 +134,7 @@ class ChangeAdapter(HttpAdapter[ChangeConfig]):
             raise InvalidOrderRequest(
                 self.name, f"{request.amount} USD is not a whole number of cents"
             )
-        existing = await self.lookup_order(request.idempotency_key)
+        existing = await self.lookup_order(request.idempotency_key, since=request.placed_since)
         if existing is not None:
             return dataclasses.replace(existing, replayed=True)
         body = {
@@ -143,20 +154,35 @@ class ChangeAdapter(HttpAdapter[ChangeConfig]):
         )
         return self._result(self.parse(response, models.Donation, creates=True))
 
-    async def lookup_order(self, idempotency_key: str) -> OrderResult | None:
-        horizon = datetime.now(UTC) - timedelta(days=self.config.lookup_window_days)
+    async def lookup_order(
+        self, idempotency_key: str, *, since: datetime | None = None
+    ) -> OrderResult | None:
+        """Pages of donations, newest first, until the key, the end, or donations older than
+        ``since`` (or the lookup window): only those say "none". Reaching ``lookup_pages``
+        first says nothing, and raises (a donation may sit further back)."""
+        horizon = (
+            (since - _CLOCK_SKEW)
+            if since
+            else _utcnow() - timedelta(days=self.config.lookup_window_days)
+        )
         for page in range(1, self.config.lookup_pages + 1):
             response = await self.http.request(
                 "GET", "/donations", idempotent=True, params={"page": page}
             )
             donations = self.parse(response, models.DonationList).donations
+            if not donations:
+                return None
             for donation in donations:
                 if donation.external_id == idempotency_key:
                     return self._result(donation)
-            dates = [d.created_at for d in donations if d.created_at is not None]
-            if not donations or (dates and min(dates) < horizon):
+            dates = [_aware(d.created_at) for d in donations if d.created_at is not None]
+            if dates and min(dates) < horizon:
                 return None
-        return None
+        raise TransientVendorError(
+            self.name,
+            f"lookup inconclusive: {self.config.lookup_pages} pages of donations read without "
+            f"reaching {horizon.isoformat()} (raise lookup_pages)",
+        )
 
     async def get_order(self, vendor_reference: str) -> OrderResult:
         response = await self.http.request("GET", f"/donations/{vendor_reference}", idempotent=True)

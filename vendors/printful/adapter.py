@@ -57,8 +57,10 @@ REGION_COUNTRIES = {
     "AU": ("AU",),
     "JP": ("JP",),
 }
+# A draft is not an order: nothing is made until it is confirmed, so a lookup that finds one
+# says UNKNOWN (the raw status says draft): confirm it or let it lapse, never wait for it.
 _STATUSES = {
-    "draft": OrderStatus.ACCEPTED_PENDING,
+    "draft": OrderStatus.UNKNOWN,
     "pending": OrderStatus.ACCEPTED_PENDING,
     "onhold": OrderStatus.ACCEPTED_PENDING,
     "inprocess": OrderStatus.ACCEPTED_PENDING,
@@ -153,7 +155,7 @@ class PrintfulAdapter(HttpAdapter[PrintfulConfig]):
                     "zip": address.postal_code,
                     "email": address.email or (request.recipient and request.recipient.email),
                 },
-                "items": [{"sync_variant_id": int(request.product_id), "quantity": 1}],
+                "items": [{"sync_variant_id": _variant_id(request), "quantity": 1}],
             }
             try:
                 response = await self.http.request(
@@ -201,7 +203,9 @@ class PrintfulAdapter(HttpAdapter[PrintfulConfig]):
         confirmed = self._result(self.parse(response, models.OrderEnvelope, creates=True).result)
         return dataclasses.replace(confirmed, replayed=hold.reused)
 
-    async def lookup_order(self, idempotency_key: str) -> OrderResult | None:
+    async def lookup_order(
+        self, idempotency_key: str, *, since: datetime | None = None
+    ) -> OrderResult | None:
         order = await self._order_by_key(idempotency_key)
         return None if order is None else self._result(order)
 
@@ -293,3 +297,11 @@ class PrintfulAdapter(HttpAdapter[PrintfulConfig]):
             denominations=(Denomination(variant.retail_price, Money(source.price, cost_currency)),),
             **info,
         )
+
+
+def _variant_id(request: OrderRequest) -> int:
+    if not request.product_id.isdigit():
+        raise InvalidOrderRequest(
+            "printful", f"{request.product_id!r} is not a Printful sync variant id (digits)"
+        )
+    return int(request.product_id)

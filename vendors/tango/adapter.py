@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -176,7 +177,9 @@ class TangoAdapter(HttpAdapter[TangoConfig]):
         order = self.parse(response, Order, creates=True)
         return self._result(order, replayed=response.status_code == 200)
 
-    async def lookup_order(self, idempotency_key: str) -> OrderResult | None:
+    async def lookup_order(
+        self, idempotency_key: str, *, since: datetime | None = None
+    ) -> OrderResult | None:
         params = {
             "externalRefID": idempotency_key,
             "accountIdentifier": self.config.account_identifier,
@@ -250,7 +253,10 @@ class TangoAdapter(HttpAdapter[TangoConfig]):
         if charged is None:
             return None
         total = charged.total if charged.total is not None else charged.value + (charged.fee or 0)
-        expected = self._expected_value(order, charged)
+        try:
+            expected = self._expected_value(order, charged)
+        except ArithmeticError:  # a rate of 0 or one too small to invert
+            expected = None
         if charged.currency_code != self.config.account_currency or (
             expected is not None
             and abs(charged.value - expected) > max(Decimal("0.01"), expected * _CHARGE_TOLERANCE)
@@ -265,7 +271,15 @@ class TangoAdapter(HttpAdapter[TangoConfig]):
                     "account_currency": self.config.account_currency,
                 },
             )
-        return Money(total, charged.currency_code)
+        try:
+            return Money(total, charged.currency_code.upper())
+        except (KeyError, ValueError):
+            # The order exists whatever its figure says: unknown, not an error.
+            _logger.warning(
+                "vendor.charge_unreadable",
+                extra={"vendor": self.name, "vendor_reference": order.reference_order_id},
+            )
+            return None
 
     def _expected_value(self, order: Order, charged: Amount) -> Decimal | None:
         denomination = order.denomination

@@ -2,7 +2,7 @@
 
 ``external_id`` carries our key and Tremendous dedupes on it: a new order answers 200, an
 identical repeat 201 with the existing order (so `place_order` may be repeated), and a repeat
-with a different payload 409 — a bug on our side, raised as `PermanentVendorError` with
+with a different payload 409 — a bug on our side, and an order exists: `AmbiguousOutcome` with
 ``vendor_code="external_id_conflict"``. Rewards are delivered as links (``delivery.method:
 LINK``); the order is ``EXECUTED`` at once and its reward's delivery completes later, so the
 canonical status reads both. The reward's link comes back in the create (200) response only: a
@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -37,7 +38,7 @@ from vendors.base import (
     RewardKind,
     ValueRange,
 )
-from vendors.errors import PermanentVendorError, VendorError
+from vendors.errors import AmbiguousOutcome, VendorError
 from vendors.money import Money, inverse_rate, minor_units
 from vendors.tremendous import models
 from vendors.tremendous.config import TremendousConfig
@@ -123,10 +124,11 @@ class TremendousAdapter(HttpAdapter[TremendousConfig]):
             headers=JSON_HEADERS,
         )
         order = self.parse(response, models.OrderEnvelope, creates=True).order
-        async with self.order_may_exist(f"order {order.id} made, its reward link not fetched"):
-            return await self._with_link(order, replayed=response.status_code == 201)
+        return await self._with_link(order, replayed=response.status_code == 201)
 
-    async def lookup_order(self, idempotency_key: str) -> OrderResult | None:
+    async def lookup_order(
+        self, idempotency_key: str, *, since: datetime | None = None
+    ) -> OrderResult | None:
         response = await self.http.request(
             "GET", "/orders", idempotent=True, params={"external_id": idempotency_key}
         )
@@ -146,10 +148,18 @@ class TremendousAdapter(HttpAdapter[TremendousConfig]):
             return result
         if not order.rewards:
             return result
-        response = await self.http.request(
-            "POST", f"/rewards/{order.rewards[0].id}/generate_link", idempotent=True
-        )
-        link = self.parse(response, models.RewardLinkEnvelope).reward.link
+        try:
+            response = await self.http.request(
+                "POST", f"/rewards/{order.rewards[0].id}/generate_link", idempotent=True
+            )
+            link = self.parse(response, models.RewardLinkEnvelope).reward.link
+        except VendorError as exc:
+            # The order stands; only its link is missing: ask again later.
+            return dataclasses.replace(
+                result,
+                status=OrderStatus.UNKNOWN,
+                detail=f"delivered; its link could not be fetched: {exc.message}",
+            )
         return dataclasses.replace(result, delivery=Delivery(url=link))
 
     async def cancel_order(self, vendor_reference: str, reason: str) -> OrderResult:
@@ -170,7 +180,8 @@ class TremendousAdapter(HttpAdapter[TremendousConfig]):
         message = (detail.message if detail else None) or f"HTTP {response.status_code}"
         body = response.text[:2000]
         if response.status_code == 409:
-            return PermanentVendorError(
+            # An order exists under our key (with other details): never "did not act".
+            return AmbiguousOutcome(
                 self.name,
                 f"external_id reused with a different payload: {message}",
                 status_code=409,

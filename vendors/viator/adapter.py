@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -179,7 +180,7 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
         """``/bookings/book``, made again only after ``/bookings/status`` says the last try
         made nothing: the booking it found, or the answer to the one that was made."""
         lost: AmbiguousOutcome | None = None
-        for _ in range(self.http.policy.retry_attempts):
+        for _ in range(max(1, self.http.policy.retry_attempts)):
             try:
                 response = await self.http.request(
                     "POST",
@@ -274,7 +275,9 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
             )
         return {"email": request.recipient.email if request.recipient else None, "phone": phone}
 
-    async def lookup_order(self, idempotency_key: str) -> OrderResult | None:
+    async def lookup_order(
+        self, idempotency_key: str, *, since: datetime | None = None
+    ) -> OrderResult | None:
         try:
             response = await self._post("/bookings/status", {"partnerBookingRef": idempotency_key})
         except PermanentVendorError as exc:

@@ -229,10 +229,38 @@ async def test_a_lookup_reads_at_most_its_pages() -> None:
     )
     pages = respx.get(f"{BASE}/donations").respond(200, json={"donations": [_other(1)]})
     try:
-        assert await adapter.lookup_order("don123") is None
+        # It may sit further back: not "none", and place_order creates nothing on it.
+        with pytest.raises(TransientVendorError, match="inconclusive"):
+            await adapter.lookup_order("don123")
+        create = respx.post(f"{BASE}/donations").respond(200, json=donation())
+        with pytest.raises(TransientVendorError):
+            await adapter.place_order(REQUEST)
+        assert not create.called
     finally:
         await adapter.aclose()
-    assert pages.call_count == 3
+    assert pages.call_count == 6
+
+
+@respx.mock
+async def test_a_lookup_since_the_redemption_began_stops_there(change: ChangeAdapter) -> None:
+    """Newest first: a page older than `since` ends the scan, conclusively."""
+    began = datetime.now(UTC) - timedelta(hours=1)
+    pages = respx.get(f"{BASE}/donations").mock(
+        side_effect=[
+            httpx.Response(200, json={"donations": [_other(1, days_ago=0.01)]}),
+            httpx.Response(200, json={"donations": [_other(2, days_ago=0.1)]}),
+            httpx.Response(200, json={"donations": [donation()]}),
+        ]
+    )
+    assert await change.lookup_order("don123", since=began) is None
+    assert pages.call_count == 2
+
+
+@respx.mock
+async def test_times_without_an_offset_are_utc(change: ChangeAdapter) -> None:
+    naive = {**_other(1, days_ago=40), "created_at": "2026-01-01T00:00:00"}
+    respx.get(f"{BASE}/donations").respond(200, json={"donations": [naive]})
+    assert await change.lookup_order("don123") is None
 
 
 @respx.mock

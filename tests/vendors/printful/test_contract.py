@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -168,7 +169,7 @@ async def test_an_unreadable_draft_is_ambiguous(printful: PrintfulAdapter) -> No
 @pytest.mark.parametrize(
     ("raw", "canonical"),
     [
-        ("draft", OrderStatus.ACCEPTED_PENDING),
+        ("draft", OrderStatus.UNKNOWN),
         ("pending", OrderStatus.ACCEPTED_PENDING),
         ("onhold", OrderStatus.ACCEPTED_PENDING),
         ("inprocess", OrderStatus.ACCEPTED_PENDING),
@@ -247,3 +248,14 @@ async def test_an_external_id_that_is_taken_is_never_did_not_act(
     )
     with pytest.raises(AmbiguousOutcome):
         await printful.place_order(REQUEST)
+
+
+@respx.mock
+async def test_a_product_id_that_is_not_a_variant_id_is_refused_before_sending(
+    printful: PrintfulAdapter,
+) -> None:
+    respx.get(f"{BASE}/orders/@ext123").respond(404, json=envelope("Not found", 404))
+    create = respx.post(f"{BASE}/orders")
+    with pytest.raises(InvalidOrderRequest, match="sync variant id"):
+        await printful.place_order(dataclasses.replace(REQUEST, product_id="tee-large"))
+    assert not create.called

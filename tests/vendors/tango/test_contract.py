@@ -437,3 +437,23 @@ async def test_409_024_whose_lookup_fails_is_ambiguous(tango: TangoAdapter) -> N
     respx.get(f"{BASE}/orders").respond(503, json=error(503, "503.000"))
     with pytest.raises(AmbiguousOutcome):
         await tango.place_order(REQUEST)
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    "charged",
+    [
+        {"value": 25.0, "currencyCode": "usd", "total": 25.63},  # not a code we know
+        {"value": 25.0, "currencyCode": "USD", "exchangeRate": 1e-400, "total": 25.63},
+    ],
+)
+async def test_an_order_whose_charge_cannot_be_read_is_still_the_order(
+    tango: TangoAdapter, charged: dict[str, Any]
+) -> None:
+    body = order(
+        amountCharged=charged,
+        denomination={"value": 25.0, "currencyCode": "EUR", "exchangeRate": 0.9},
+    )
+    respx.post(f"{BASE}/orders").respond(201, json=body)
+    result = await tango.place_order(REQUEST)
+    assert result.vendor_reference == "RA190426-1234-56"

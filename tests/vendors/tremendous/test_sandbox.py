@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from tests.vendors.conftest import AdapterFactory, first_product, order_for
-from vendors import OrderStatus, PermanentVendorError, RewardKind
+from vendors import AmbiguousOutcome, OrderStatus, PermanentVendorError, RewardKind
 from vendors.sandbox import SandboxHub
 from vendors.tremendous.sandbox import TremendousSandbox
 
@@ -28,7 +28,7 @@ async def test_same_key_with_another_payload_is_refused(
     product = await first_product(adapter, lambda p: p.value_range is not None)
     request = order_for(product, "mismatch", amount=Decimal(20))
     await adapter.place_order(request)
-    with pytest.raises(PermanentVendorError) as caught:
+    with pytest.raises(AmbiguousOutcome) as caught:
         await adapter.place_order(dataclasses.replace(request, amount=Decimal(30)))
     assert caught.value.vendor_code == "external_id_conflict"
     assert len(hub["tremendous"].orders_summary()) == 1

@@ -477,3 +477,21 @@ async def test_answered_booking_questions_are_sent_with_the_booking() -> None:
         ("PICKUP_POINT", None, "Circular Quay"),
         ("TRANSFER_ARRIVAL_MODE", None, "AIR"),
     ]
+
+
+@respx.mock
+async def test_a_policy_of_no_retries_still_books_once() -> None:
+    adapter = _without_questions(
+        ViatorAdapter(
+            ViatorConfig(base_url=BASE, destinations=("684",)),
+            base_url=BASE,
+            policy=fast_policy("viator", retry_attempts=0),
+        )
+    )
+    respx.post(f"{BASE}/bookings/hold").respond(200, json=hold())
+    book = respx.post(f"{BASE}/bookings/book").respond(200, json=booking())
+    try:
+        assert (await adapter.place_order(REQUEST)).status is OrderStatus.FULFILLED
+    finally:
+        await adapter.aclose()
+    assert book.call_count == 1
