@@ -68,6 +68,7 @@ class HttpAdapter(ABC, Generic[ConfigT]):
             auth=auth,
             headers=headers,
             transport=transport,
+            rate_key=self.rate_window,
         )
 
     @abstractmethod
@@ -135,6 +136,11 @@ class HttpAdapter(ABC, Generic[ConfigT]):
                 status_code=exc.status_code,
                 vendor_code=exc.vendor_code,
             ) from exc
+
+    def rate_window(self, path: str) -> str:
+        """The rate window a path counts against (`VendorHttp`'s ``rate_key``): the whole API
+        unless the vendor limits each endpoint on its own."""
+        return ""
 
     def cannot_cancel(self, why: str) -> PermanentVendorError:
         return PermanentVendorError(self.name, f"cannot cancel: {why}", vendor_code="cancel")

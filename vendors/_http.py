@@ -107,8 +107,13 @@ class VendorHttp:
         auth: httpx.Auth | None = None,
         headers: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        rate_key: Callable[[str], str] | None = None,
     ) -> None:
+        """``rate_key``: the rate window a path counts against, for vendors that limit each
+        endpoint on its own (Viator); a pause the vendor asks for then holds that endpoint
+        only. Unset: one window for the whole API."""
         self.vendor = vendor
+        self._rate_key = rate_key or _whole_api
         self.policy = policy
         self._classify = classify
         self.client = httpx.AsyncClient(
@@ -120,7 +125,7 @@ class VendorHttp:
             follow_redirects=False,
         )
         self._limiter = AsyncLimiter(policy.max_rate, policy.rate_period)
-        self._resume_at = 0.0
+        self._resume_at: dict[str, float] = {}
         self._breakers = AsyncCircuitBreakerFactory(
             default_threshold=policy.breaker_threshold,
             default_ttl=policy.breaker_ttl,
@@ -191,12 +196,13 @@ class VendorHttp:
         breaker = await self._breakers.get_breaker(self.vendor)
         try:
             async with breaker:
-                await self._wait_for_capacity()
+                window = self._rate_key(path)
+                await self._wait_for_capacity(window)
                 response = await self._send(method, path, creates, kwargs)
-                self._observe_rate_headers(response)
+                self._observe_rate_headers(response, window)
                 error = self._classify(response, creates)
                 if isinstance(error, RateLimited):
-                    self._pause(error.retry_after)
+                    self._pause(error.retry_after, window)
                 if error is not None:
                     raise error
                 return response
@@ -241,8 +247,8 @@ class VendorHttp:
                 },
             )
 
-    async def _wait_for_capacity(self) -> None:
-        pause = self._resume_at - time.monotonic()
+    async def _wait_for_capacity(self, window: str) -> None:
+        pause = self._resume_at.get(window, 0.0) - time.monotonic()
         if pause > self.policy.max_pause:
             raise RateLimited(
                 self.vendor, "vendor asked us to pause; not calling", retry_after=pause
@@ -251,15 +257,16 @@ class VendorHttp:
             await asyncio.sleep(pause)
         await self._limiter.acquire()
 
-    def _pause(self, seconds: float) -> None:
-        self._resume_at = max(self._resume_at, time.monotonic() + seconds)
+    def _pause(self, seconds: float, window: str) -> None:
+        until = time.monotonic() + seconds
+        self._resume_at[window] = max(self._resume_at.get(window, 0.0), until)
 
-    def _observe_rate_headers(self, response: httpx.Response) -> None:
+    def _observe_rate_headers(self, response: httpx.Response, window: str) -> None:
         for prefix in ("RateLimit", "X-RateLimit"):
             remaining = response.headers.get(f"{prefix}-Remaining")
             reset = response.headers.get(f"{prefix}-Reset")
             if remaining is not None and reset is not None and _number(remaining) == 0:
-                self._pause(wait_seconds(reset) or 0.0)
+                self._pause(wait_seconds(reset) or 0.0, window)
 
     def _wait_before_retry(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -270,6 +277,10 @@ class VendorHttp:
         )(state)
         minimum = getattr(error, "retry_after", None) or 0.0
         return max(jitter, float(minimum))
+
+
+def _whole_api(path: str) -> str:
+    return ""
 
 
 def classify_status(

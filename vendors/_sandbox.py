@@ -200,6 +200,11 @@ class VendorSandbox(ABC):
     def orders_summary(self) -> list[dict[str, Any]]:
         """The orders the vendor holds, for ``GET /_sandbox/orders``."""
 
+    def rate_window_key(self, request: Request) -> str:
+        """Which rate window a call counts against: one for the whole API unless the vendor
+        limits each endpoint on its own (Viator)."""
+        return ""
+
     def precheck(self, request: Request) -> Response | None:
         """A refusal the vendor gives before looking at credentials (mandatory headers)."""
         return None
@@ -228,9 +233,14 @@ class VendorSandbox(ABC):
                 return refusal
             if not self.authorized(request):
                 return self.unauthorized()
-            if self._window is not None and (wait := self._window.admit()) is not None:
-                self.over_limit += 1
-                return self.rate_limited(wait)
+            if self.enforced_rate_limit is not None:
+                key = self.rate_window_key(request)
+                window = self._windows.get(key)
+                if window is None:
+                    window = self._windows[key] = _RateWindow(*self.enforced_rate_limit)
+                if (wait := window.admit()) is not None:
+                    self.over_limit += 1
+                    return self.rate_limited(wait)
             script = self.faults.next_calls
             if script and script[0] != "drop_after_commit":
                 forced = script.pop(0)
@@ -287,8 +297,7 @@ class VendorSandbox(ABC):
     def _configure(self, faults: Faults, seed: int) -> None:
         self.faults = faults
         self.random = random.Random(seed)
-        limit = self.enforced_rate_limit
-        self._window = _RateWindow(*limit) if limit else None
+        self._windows: dict[str, _RateWindow] = {}
         self._gone: frozenset[str] = frozenset()
 
     def _apply(self, faults: Faults) -> None:

@@ -51,6 +51,7 @@ from vendors.errors import (
 )
 from vendors.money import Money
 from vendors.viator import models
+from vendors.viator._endpoints import endpoint_of
 from vendors.viator.config import ViatorConfig
 
 __all__ = ["ACCEPT_VERSION", "BOOKING_QUESTIONS", "ViatorAdapter"]
@@ -82,6 +83,9 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
     default_policy: ClassVar[HttpPolicy] = HttpPolicy(timeout=120.0, max_rate=15, rate_period=1.0)
     # Viator's question definitions, read on first use: the same for every product.
     _question_definitions: dict[str, models.BookingQuestion] | None = None
+
+    def rate_window(self, path: str) -> str:
+        return endpoint_of(path)
 
     def credentials(self, config: ViatorConfig) -> tuple[httpx.Auth | None, Mapping[str, str]]:
         return None, {

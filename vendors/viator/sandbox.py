@@ -34,6 +34,7 @@ from vendors import _seed
 from vendors._json import DecimalJSONResponse, loads
 from vendors._sandbox import Lifecycle, VendorSandbox
 from vendors.money import quantize_up
+from vendors.viator._endpoints import endpoint_of
 from vendors.viator.config import SANDBOX_API_KEY
 
 __all__ = ["ViatorSandbox"]
@@ -72,7 +73,8 @@ class _Booking:
 
 class ViatorSandbox(VendorSandbox):
     name: ClassVar[str] = "viator"
-    rate_limit: ClassVar[tuple[int, float] | None] = (20, 1.0)
+    # Per endpoint, over a rolling 10 s window (Viator publishes the headers, not the numbers).
+    rate_limit: ClassVar[tuple[int, float] | None] = (150, 10.0)
 
     def __init__(
         self,
@@ -109,6 +111,9 @@ class ViatorSandbox(VendorSandbox):
 
     def product_ids(self) -> list[str]:
         return list(self.experiences)
+
+    def rate_window_key(self, request: Request) -> str:
+        return endpoint_of(request.url.path)
 
     def precheck(self, request: Request) -> Response | None:
         if request.headers.get("accept", "").replace(" ", "") != ACCEPT_VERSION:

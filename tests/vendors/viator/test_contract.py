@@ -23,10 +23,12 @@ from vendors import (
     OrderRequest,
     OrderStatus,
     PermanentVendorError,
+    RateLimited,
     Recipient,
     VendorError,
 )
 from vendors.viator import ViatorAdapter, ViatorConfig
+from vendors.viator._endpoints import endpoint_of
 
 BASE = "https://api.sandbox.viator.com/partner"
 REQUEST = OrderRequest(
@@ -495,3 +497,34 @@ async def test_a_policy_of_no_retries_still_books_once() -> None:
     finally:
         await adapter.aclose()
     assert book.call_count == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "endpoint"),
+    [
+        ("/products/search", "/products/search"),
+        ("/products/5010SYDNEY", "/products/{ref}"),
+        ("/products/booking-questions", "/products/booking-questions"),
+        ("/bookings/BR-580000001/cancel", "/bookings/{ref}/cancel"),
+        ("/partner/bookings/status", "/bookings/status"),
+    ],
+)
+async def test_each_endpoint_is_its_own_rate_window(path: str, endpoint: str) -> None:
+    assert endpoint_of(path) == endpoint
+
+
+@respx.mock
+async def test_a_limited_endpoint_pauses_alone(viator: ViatorAdapter) -> None:
+    """Viator limits per endpoint: a 429 on search must not stop booking status reads."""
+    respx.post(f"{BASE}/products/search").respond(
+        429,
+        json=error("TOO_MANY_REQUESTS"),
+        headers={"Retry-After": "3600", "RateLimit-Remaining": "0", "RateLimit-Reset": "3600"},
+    )
+    status = respx.post(f"{BASE}/bookings/status").respond(200, json=booking())
+    with pytest.raises(RateLimited):
+        await viator.fetch_catalog()
+    assert (await viator.get_order("BR-580123")).status is OrderStatus.FULFILLED
+    assert status.called
+    with pytest.raises(RateLimited, match="pause"):
+        await viator.fetch_catalog()  # still paused, nothing sent

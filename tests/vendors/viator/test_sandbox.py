@@ -228,3 +228,17 @@ async def test_the_sandbox_refuses_a_booking_without_its_answers(
     assert refused.status_code == 400
     assert "AGEBAND (traveler 2)" in refused.json()["message"]
     assert hub["viator"].orders_summary() == []
+
+
+async def test_the_sandbox_limits_each_endpoint_over_ten_seconds() -> None:
+    sandbox = ViatorSandbox(rate_limit=(3, 10.0))
+    transport = httpx.ASGITransport(app=sandbox.app)
+    body = {"currency": "USD", "filtering": {"destination": "737"}}
+    async with httpx.AsyncClient(transport=transport, base_url="http://v") as c:
+        searches = [
+            (await c.post("/products/search", headers=HEADERS, json=body)).status_code
+            for _ in range(4)
+        ]
+        status = await c.post("/bookings/status", headers=HEADERS, json={"bookingRef": "x"})
+    assert searches == [200, 200, 200, 429]
+    assert status.status_code == 404, "another endpoint: its own window (and no such booking)"
