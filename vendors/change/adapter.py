@@ -160,10 +160,12 @@ class ChangeAdapter(HttpAdapter[ChangeConfig]):
         """Pages of donations, newest first, until the key, the end, or donations older than
         ``since`` (or the lookup window): only those say "none". Reaching ``lookup_pages``
         first says nothing, and raises (a donation may sit further back)."""
+        now = _utcnow()
+        # A `since` cannot be later than now (it would end the scan before the donation).
         horizon = (
-            (since - _CLOCK_SKEW)
+            min(_aware(since), now) - _CLOCK_SKEW
             if since
-            else _utcnow() - timedelta(days=self.config.lookup_window_days)
+            else now - timedelta(days=self.config.lookup_window_days)
         )
         for page in range(1, self.config.lookup_pages + 1):
             response = await self.http.request(

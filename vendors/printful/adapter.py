@@ -13,6 +13,7 @@ catalog variant's cost; shipping is charged on the order and shows in ``charged`
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import partial
@@ -300,7 +301,7 @@ class PrintfulAdapter(HttpAdapter[PrintfulConfig]):
 
 
 def _variant_id(request: OrderRequest) -> int:
-    if not request.product_id.isdigit():
+    if not re.fullmatch(r"[0-9]{1,18}", request.product_id):
         raise InvalidOrderRequest(
             "printful", f"{request.product_id!r} is not a Printful sync variant id (digits)"
         )

@@ -3,15 +3,18 @@ is, for the adapter's pauses and the sandbox's windows alike."""
 
 from __future__ import annotations
 
+import re
+
 __all__ = ["endpoint_of"]
 
-# Second segments that name an endpoint, not a reference or a product code.
-_FIXED = frozenset({"search", "booking-questions", "hold", "book", "status", "cancel-reasons"})
+# Endpoint names are lowercase words and dashes; product codes and booking references are not.
+_NAME = re.compile(r"[a-z]+(?:-[a-z]+)*")
 
 
 def endpoint_of(path: str) -> str:
-    """``/bookings/BR-580000001/cancel`` -> ``/bookings/{ref}/cancel``."""
+    """``/bookings/BR-580000001/cancel`` -> ``/bookings/{ref}/cancel``; the query dropped."""
+    path = path.split("?", 1)[0]
     parts = [part for part in path.split("/") if part and part != "partner"]
-    if len(parts) >= 2 and parts[0] in ("bookings", "products") and parts[1] not in _FIXED:
-        parts[1] = "{ref}"
-    return "/" + "/".join(parts)
+    return "/" + "/".join(
+        part if index == 0 or _NAME.fullmatch(part) else "{ref}" for index, part in enumerate(parts)
+    )

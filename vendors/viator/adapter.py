@@ -25,6 +25,7 @@ import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 import httpx
 
@@ -156,13 +157,23 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
                 f"the held price {hold.price} exceeds the agreed {request.amount}",
                 vendor_code=PRICE_CHANGED,
             )
+        try:
+            answers = await self.booking_answers(request)
+        except VendorError:
+            # A repeated commit may find the product gone or its questions changed while a
+            # booking already exists under the key: that booking, if there is one.
+            async with self.order_may_exist("the booking's questions could not be read"):
+                existing = await self.lookup_order(request.idempotency_key)
+            if existing is not None:
+                return dataclasses.replace(existing, replayed=True)
+            raise
         body = {
             **self._booking_body(request),
             "bookingRef": hold.reference,
             "partnerBookingRef": request.idempotency_key,
             "bookerInfo": _booker(request),
             "communication": self._communication(request),
-            "bookingQuestionAnswers": await self.booking_answers(request),
+            "bookingQuestionAnswers": answers,
         }
         found, booking = await self._book(request.idempotency_key, body)
         if found is not None:
@@ -212,16 +223,20 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
 
     async def booking_questions(self, product_code: str) -> list[models.BookingQuestion]:
         """The questions a booking of ``product_code`` asks (definitions read once)."""
-        response = await self.http.request("GET", f"/products/{product_code}", idempotent=True)
+        response = await self.http.request(
+            "GET", f"/products/{quote(product_code, safe='')}", idempotent=True
+        )
         asked = self.parse(response, models.ProductDetail).booking_questions
-        if self._question_definitions is None:
+        known = self._question_definitions
+        if known is None or not set(asked) <= set(known):
+            # Read once, and again when a product asks a question defined since.
             listing = self.parse(
                 await self.http.request("GET", "/products/booking-questions", idempotent=True),
                 models.BookingQuestions,
             )
-            self._question_definitions = {q.id: q for q in listing.booking_questions}
-        known = self._question_definitions
-        return [known.get(q) or models.BookingQuestion(id=q) for q in asked]
+            known = self._question_definitions = {q.id: q for q in listing.booking_questions}
+        # A question still undefined is asked as mandatory: better asked than refused later.
+        return [known.get(q) or models.BookingQuestion(id=q, required="MANDATORY") for q in asked]
 
     async def booking_answers(self, request: OrderRequest) -> list[dict[str, Any]]:
         """``bookingQuestionAnswers`` for the request, or `InvalidOrderRequest` naming what is
@@ -230,32 +245,48 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
         if experience is None:
             raise InvalidOrderRequest(self.name, "an experience needs a travel date and travelers")
         questions = await self.booking_questions(request.product_id)
-        given = {(a.question, a.traveler or 1): a for a in experience.answers}
-        answers: list[dict[str, Any]] = []
+        by_id = {question.id: question for question in questions}
+        given: dict[tuple[str, int], BookingAnswer] = {}
         wrong: list[dict[str, Any]] = []
+        for answer in experience.answers:
+            question = by_id.get(answer.question)
+            if question is None:
+                continue  # not asked of this product
+            per_traveler = question.group == "PER_TRAVELER"
+            traveler = answer.traveler if per_traveler else 1
+            if traveler is None or not 1 <= traveler <= experience.travelers:
+                wrong.append(_asked(question, answer.traveler, "for a traveler not in the party"))
+            elif (question.id, traveler) in given:
+                wrong.append(_asked(question, answer.traveler, "answered twice"))
+            else:
+                given[(question.id, traveler)] = answer
+        answers: list[dict[str, Any]] = []
         for question in questions:
             travelers = (
                 range(1, experience.travelers + 1) if question.group == "PER_TRAVELER" else [1]
             )
             for traveler in travelers:
-                answer = given.get((question.id, traveler)) or _implied(
-                    question.id, traveler, request
-                )
-                if answer is None:
+                # The party is booked as adults: the age band is ours to answer.
+                chosen = _implied(question.id, traveler, request)
+                if chosen is None or question.id != "AGEBAND":
+                    chosen = given.get((question.id, traveler)) or chosen
+                if chosen is not None and not str(chosen.answer).strip():
+                    chosen = None  # blank is not an answer
+                if chosen is None:
                     if question.required == "MANDATORY":
                         wrong.append(_asked(question, traveler, "missing"))
                     continue
-                if question.allowed_answers and answer.answer not in question.allowed_answers:
+                if question.allowed_answers and chosen.answer not in question.allowed_answers:
                     wrong.append(_asked(question, traveler, "not one of the allowed answers"))
                     continue
-                if question.max_length and len(answer.answer) > question.max_length:
+                if question.max_length and len(str(chosen.answer)) > question.max_length:
                     wrong.append(_asked(question, traveler, "too long"))
                     continue
-                entry: dict[str, Any] = {"question": question.id, "answer": answer.answer}
+                entry: dict[str, Any] = {"question": question.id, "answer": str(chosen.answer)}
                 if question.group == "PER_TRAVELER":
                     entry["travelerNum"] = traveler
-                if answer.unit:
-                    entry["unit"] = answer.unit
+                if chosen.unit:
+                    entry["unit"] = chosen.unit
                 answers.append(entry)
         if wrong:
             raise InvalidOrderRequest(
@@ -416,7 +447,7 @@ def _implied(question: str, traveler: int, request: OrderRequest) -> BookingAnsw
     return None
 
 
-def _asked(question: models.BookingQuestion, traveler: int, problem: str) -> dict[str, Any]:
+def _asked(question: models.BookingQuestion, traveler: int | None, problem: str) -> dict[str, Any]:
     return {
         "question": question.id,
         "label": question.label,

@@ -285,7 +285,7 @@ class ViatorSandbox(VendorSandbox):
         missing = _unanswered(self.experiences[body["productCode"]], body)
         if missing:
             return self.error(
-                400, "BAD_REQUEST", f"Missing booking question answers: {', '.join(missing)}"
+                400, "BAD_REQUEST", f"Booking question answers to give: {', '.join(missing)}"
             )
         if any(b.partner_ref == partner_ref for b in self.bookings.values()):
             return DecimalJSONResponse(
@@ -506,26 +506,40 @@ def _questions_of(experience: _seed.Experience) -> list[str]:
 
 
 def _unanswered(experience: _seed.Experience, body: dict[str, Any]) -> list[str]:
-    answers = body.get("bookingQuestionAnswers") or []
-    given = {
-        (a.get("question"), a.get("travelerNum"))
-        for a in answers
-        if isinstance(a, dict) and str(a.get("answer") or "").strip()
-    }
-    missing = []
-    for question in _questions_of(experience):
+    """What is wrong with a booking's answers, as Viator refuses them: mandatory questions
+    unanswered, answers outside a question's allowed answers or length, or for a traveler not
+    in the party."""
+    travelers = _travelers(body)
+    asked = set(_questions_of(experience))
+    problems: list[str] = []
+    given: set[tuple[Any, Any]] = set()
+    for answer in body.get("bookingQuestionAnswers") or []:
+        if not isinstance(answer, dict) or answer.get("question") not in asked:
+            continue
+        question, text = answer["question"], str(answer.get("answer") or "")
+        definition = BOOKING_QUESTIONS[question]
+        number = answer.get("travelerNum")
+        if definition["group"] == "PER_TRAVELER" and number not in range(1, travelers + 1):
+            problems.append(f"{question} (no traveler {number})")
+        elif "allowedAnswers" in definition and text not in definition["allowedAnswers"]:
+            problems.append(f"{question} (not an allowed answer)")
+        elif len(text) > definition.get("maxLength", 10_000):
+            problems.append(f"{question} (longer than {definition['maxLength']})")
+        elif text.strip():
+            given.add((question, number))
+    for question in asked:
         definition = BOOKING_QUESTIONS[question]
         if definition["required"] != "MANDATORY":
             continue
         if definition["group"] == "PER_TRAVELER":
-            missing += [
+            problems += [
                 f"{question} (traveler {n})"
-                for n in range(1, _travelers(body) + 1)
+                for n in range(1, travelers + 1)
                 if (question, n) not in given
             ]
         elif not any(q == question for q, _ in given):
-            missing.append(question)
-    return missing
+            problems.append(question)
+    return sorted(problems)
 
 
 def _price_view(retail: Decimal, net: Decimal) -> dict[str, Decimal]:

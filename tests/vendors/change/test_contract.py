@@ -312,3 +312,24 @@ async def test_the_catalog_reads_a_bounded_number_of_pages_in_its_categories() -
         await adapter.aclose()
     assert listing.call_count == 2
     assert [p.brand for p in products] == ["A", "A"]
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    "since",
+    [
+        datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1),  # a driver's naive UTC
+        datetime.now(UTC) + timedelta(days=3),  # cannot be: capped at now
+    ],
+)
+async def test_since_is_utc_when_naive_and_never_later_than_now(
+    change: ChangeAdapter, since: datetime
+) -> None:
+    respx.get(f"{BASE}/donations").mock(
+        side_effect=[
+            httpx.Response(200, json={"donations": [_other(1, days_ago=0.001)]}),
+            httpx.Response(200, json={"donations": [donation()]}),
+        ]
+    )
+    found = await change.lookup_order("don123", since=since)
+    assert found is not None, "the donation on page 2 is found"

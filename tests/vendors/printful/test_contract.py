@@ -259,3 +259,10 @@ async def test_a_product_id_that_is_not_a_variant_id_is_refused_before_sending(
     with pytest.raises(InvalidOrderRequest, match="sync variant id"):
         await printful.place_order(dataclasses.replace(REQUEST, product_id="tee-large"))
     assert not create.called
+
+
+@respx.mock
+async def test_a_product_id_of_other_digits_is_refused_too(printful: PrintfulAdapter) -> None:
+    respx.get(f"{BASE}/orders/@ext123").respond(404, json=envelope("Not found", 404))
+    with pytest.raises(InvalidOrderRequest):
+        await printful.place_order(dataclasses.replace(REQUEST, product_id="²"))

@@ -18,6 +18,7 @@ from vendors import (
     AmbiguousOutcome,
     BookingAnswer,
     ExperienceDetails,
+    Hold,
     InvalidOrderRequest,
     Money,
     OrderRequest,
@@ -528,3 +529,70 @@ async def test_a_limited_endpoint_pauses_alone(viator: ViatorAdapter) -> None:
     assert status.called
     with pytest.raises(RateLimited, match="pause"):
         await viator.fetch_catalog()  # still paused, nothing sent
+
+
+@pytest.mark.parametrize(
+    ("path", "endpoint"),
+    [
+        ("/bookings/status?x=1", "/bookings/status"),
+        ("/availability/schedules/5010SYDNEY", "/availability/schedules/{ref}"),
+        ("/products/modified-since", "/products/modified-since"),
+    ],
+)
+async def test_endpoint_names_are_kept_and_references_made_generic(
+    path: str, endpoint: str
+) -> None:
+    assert endpoint_of(path) == endpoint
+
+
+@respx.mock
+async def test_a_repeated_commit_whose_product_is_gone_returns_the_booking(
+    viator: ViatorAdapter,
+) -> None:
+    """The booking exists under the key: a product page gone since says nothing about it."""
+    adapter = ViatorAdapter(
+        ViatorConfig(base_url=BASE, destinations=("684",)),
+        base_url=BASE,
+        policy=fast_policy("viator"),
+    )
+    respx.get(f"{BASE}/products/5010SYDNEY").respond(404, json=error("NOT_FOUND"))
+    respx.post(f"{BASE}/bookings/status").respond(200, json=booking())
+    book = respx.post(f"{BASE}/bookings/book")
+    held = Hold(vendor="viator", reference="BR-580123", raw_status="HOLDING")
+    try:
+        result = await adapter.commit(REQUEST, held)
+    finally:
+        await adapter.aclose()
+    assert result.replayed
+    assert result.vendor_reference == "BR-580123"
+    assert not book.called
+
+
+@respx.mock
+async def test_a_question_without_a_definition_is_asked_as_mandatory() -> None:
+    adapter = _asking()
+    definitions = respx.get(f"{BASE}/products/booking-questions").respond(200, json=QUESTIONS)
+    respx.get(f"{BASE}/products/5010SYDNEY").respond(
+        200, json={"productCode": "5010SYDNEY", "bookingQuestions": [*ASKED, "NEW_QUESTION"]}
+    )
+    hold_route = respx.post(f"{BASE}/bookings/hold").respond(200, json=hold())
+    try:
+        with pytest.raises(InvalidOrderRequest) as caught:
+            await adapter.place_order(REQUEST)
+    finally:
+        await adapter.aclose()
+    assert "NEW_QUESTION" in {q["question"] for q in caught.value.body}
+    assert definitions.call_count == 1
+    assert not hold_route.called
+
+
+async def test_a_product_code_is_quoted_into_its_path() -> None:
+    adapter = _asking()
+    with respx.mock:
+        detail = respx.get(url__regex=rf"{BASE}/products/.*").respond(
+            200, json={"productCode": "x", "bookingQuestions": []}
+        )
+        respx.get(f"{BASE}/products/booking-questions").respond(200, json=QUESTIONS)
+        await adapter.booking_questions("bad\ncode/../x")
+    await adapter.aclose()
+    assert "/products/bad%0Acode%2F..%2Fx" in str(detail.calls[0].request.url)

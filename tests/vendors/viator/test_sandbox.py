@@ -16,8 +16,10 @@ from tests.vendors.conftest import (
     travel_date,
 )
 from vendors import (
+    BookingAnswer,
     ExperienceDetails,
     InvalidOrderRequest,
+    OrderRequest,
     OrderStatus,
     PermanentVendorError,
     TwoPhaseAdapter,
@@ -242,3 +244,86 @@ async def test_the_sandbox_limits_each_endpoint_over_ten_seconds() -> None:
         status = await c.post("/bookings/status", headers=HEADERS, json={"bookingRef": "x"})
     assert searches == [200, 200, 200, 429]
     assert status.status_code == 404, "another endpoint: its own window (and no such booking)"
+
+
+async def _day_trip(
+    make_adapter: AdapterFactory, key: str, answers: list[BookingAnswer], travelers: int = 1
+) -> tuple[ViatorAdapter, OrderRequest]:
+    adapter = make_adapter("viator")
+    assert isinstance(adapter, ViatorAdapter)
+    trip = await first_product(adapter, lambda p: p.vendor_product_id == "7045TYO")
+    request = dataclasses.replace(
+        order_for(trip, key, amount=Decimal(5000)),
+        experience=ExperienceDetails(travel_date(), travelers, answers=tuple(answers)),
+    )
+    return adapter, request
+
+
+@pytest.mark.parametrize(
+    ("answers", "recipient", "problem"),
+    [
+        ([BookingAnswer("PICKUP_POINT", "   ")], "Ada Lovelace", "PICKUP_POINT"),
+        ([BookingAnswer("PICKUP_POINT", "Lobby")], "", "FULL_NAMES_FIRST"),
+        (
+            [BookingAnswer("PICKUP_POINT", "Lobby"), BookingAnswer("FULL_NAMES_FIRST", "M", 0)],
+            "Ada Lovelace",
+            "FULL_NAMES_FIRST",
+        ),
+        (
+            [BookingAnswer("PICKUP_POINT", "Lobby"), BookingAnswer("PICKUP_POINT", "Gate")],
+            "Ada Lovelace",
+            "PICKUP_POINT",
+        ),
+        ([BookingAnswer("PICKUP_POINT", "x" * 201)], "Ada Lovelace", "PICKUP_POINT"),
+    ],
+)
+async def test_answers_viator_would_refuse_are_refused_before_the_hold(
+    make_adapter: AdapterFactory,
+    hub: SandboxHub,
+    answers: list[BookingAnswer],
+    recipient: str,
+    problem: str,
+) -> None:
+    """Blank answers, a nameless lead traveller, traveller 0, an answer given twice, one too
+    long: refused as BOOKING_QUESTIONS, so the member can be asked, and nothing held."""
+    adapter, request = await _day_trip(make_adapter, "refusedAnswers", answers)
+    assert request.recipient is not None
+    request = dataclasses.replace(
+        request, recipient=dataclasses.replace(request.recipient, name=recipient)
+    )
+    with pytest.raises(InvalidOrderRequest) as caught:
+        await adapter.place_order(request)
+    assert caught.value.vendor_code == "BOOKING_QUESTIONS"
+    assert problem in {q["question"] for q in caught.value.body}
+    sandbox = hub["viator"]
+    assert isinstance(sandbox, ViatorSandbox)
+    assert sandbox.holds == {}
+
+
+async def test_the_sandbox_refuses_answers_outside_the_definitions(
+    make_adapter: AdapterFactory, hub: SandboxHub
+) -> None:
+    adapter = make_adapter("viator")
+    request = order_for(await first_product(adapter), "badAnswers")
+    assert request.experience is not None
+    body = {
+        "productCode": request.product_id,
+        "travelDate": request.experience.travel_date,
+        "currency": request.currency,
+        "paxMix": [{"ageBand": "ADULT", "numberOfTravelers": 1}],
+        "partnerBookingRef": "badAnswers",
+        "bookerInfo": {"firstName": "Ada", "lastName": "Lovelace"},
+        "communication": {"email": "ada@example.com", "phone": "+44 20 7946 0000"},
+        "bookingQuestionAnswers": [
+            {"question": "AGEBAND", "answer": "DRAGON", "travelerNum": 1},
+            {"question": "FULL_NAMES_FIRST", "answer": "A" * 51, "travelerNum": 1},
+            {"question": "FULL_NAMES_LAST", "answer": "Lovelace", "travelerNum": 3},
+        ],
+    }
+    async with httpx.AsyncClient(transport=hub.transport("viator"), base_url="http://v") as c:
+        refused = await c.post("/bookings/book", headers=HEADERS, json=body)
+    assert refused.status_code == 400
+    message = refused.json()["message"]
+    assert "AGEBAND (not an allowed answer)" in message
+    assert "FULL_NAMES_FIRST (longer than 50)" in message
+    assert "FULL_NAMES_LAST (no traveler 3)" in message
