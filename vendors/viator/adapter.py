@@ -197,14 +197,7 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
         lost: AmbiguousOutcome | None = None
         for _ in range(max(1, self.http.policy.retry_attempts)):
             try:
-                response = await self.http.request(
-                    "POST",
-                    "/bookings/book",
-                    idempotent=False,
-                    creates=True,
-                    content=dumps(body),
-                    headers=JSON_HEADERS,
-                )
+                response = await self._post("/bookings/book", body, creates=True, repeat=False)
                 return None, self.parse(response, models.Booking, creates=True)
             except AmbiguousOutcome as exc:
                 lost = exc
@@ -352,14 +345,14 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
         return await self.get_order(vendor_reference)
 
     async def _post(
-        self, path: str, body: dict[str, Any], *, creates: bool = False
+        self, path: str, body: dict[str, Any], *, creates: bool = False, repeat: bool = True
     ) -> httpx.Response:
-        # Every Viator POST here is safe to repeat: searches and status reads change nothing, a
-        # hold lapses by itself, and a booking is keyed by partnerBookingRef.
+        # Searches and status reads change nothing and a hold lapses by itself: safe to repeat.
+        # A booking is not repeated blindly (``repeat=False``): `_book` asks its status first.
         return await self.http.request(
             "POST",
             path,
-            idempotent=True,
+            idempotent=repeat,
             creates=creates,
             content=dumps(body),
             headers=JSON_HEADERS,

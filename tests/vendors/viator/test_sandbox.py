@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -60,23 +61,38 @@ async def test_a_search_without_a_destination_is_refused(hub: SandboxHub) -> Non
     assert london.json()["totalCount"] == 3, "the sandbox's three London experiences"
 
 
-async def test_a_booking_without_a_phone_is_refused(
-    make_adapter: AdapterFactory, hub: SandboxHub
-) -> None:
-    adapter = make_adapter("viator")
-    request = order_for(await first_product(adapter), "noPhone")
+async def _book_directly(
+    make_adapter: AdapterFactory,
+    hub: SandboxHub,
+    key: str,
+    *,
+    travelers: int = 1,
+    **fields: Any,
+) -> httpx.Response:
+    """``POST /bookings/book`` sent to the sandbox by hand (what the adapter would never send),
+    for the first product; ``fields`` replace or add to a booking that lacks only answers."""
+    request = order_for(await first_product(make_adapter("viator")), key)
     assert request.experience is not None
     body = {
         "productCode": request.product_id,
         "travelDate": request.experience.travel_date,
         "currency": request.currency,
-        "paxMix": [{"ageBand": "ADULT", "numberOfTravelers": 1}],
-        "partnerBookingRef": "noPhone",
+        "paxMix": [{"ageBand": "ADULT", "numberOfTravelers": travelers}],
+        "partnerBookingRef": key,
         "bookerInfo": {"firstName": "Ada", "lastName": "Lovelace"},
-        "communication": {"email": "ada@example.com"},
+        "communication": {"email": "ada@example.com", "phone": "+44 20 7946 0000"},
+        **fields,
     }
     async with httpx.AsyncClient(transport=hub.transport("viator"), base_url="http://v") as c:
-        refused = await c.post("/bookings/book", headers=HEADERS, json=body)
+        return await c.post("/bookings/book", headers=HEADERS, json=body)
+
+
+async def test_a_booking_without_a_phone_is_refused(
+    make_adapter: AdapterFactory, hub: SandboxHub
+) -> None:
+    refused = await _book_directly(
+        make_adapter, hub, "noPhone", communication={"email": "ada@example.com"}
+    )
     assert refused.status_code == 400
     assert "communication.phone" in refused.json()["message"]
     assert hub["viator"].orders_summary() == []
@@ -208,25 +224,17 @@ async def test_a_day_trip_asks_where_to_pick_up_before_anything_is_held(
 async def test_the_sandbox_refuses_a_booking_without_its_answers(
     make_adapter: AdapterFactory, hub: SandboxHub
 ) -> None:
-    adapter = make_adapter("viator")
-    request = order_for(await first_product(adapter), "unanswered")
-    assert request.experience is not None
-    body = {
-        "productCode": request.product_id,
-        "travelDate": request.experience.travel_date,
-        "currency": request.currency,
-        "paxMix": [{"ageBand": "ADULT", "numberOfTravelers": 2}],
-        "partnerBookingRef": "unanswered",
-        "bookerInfo": {"firstName": "Ada", "lastName": "Lovelace"},
-        "communication": {"email": "ada@example.com", "phone": "+44 20 7946 0000"},
-        "bookingQuestionAnswers": [
+    refused = await _book_directly(
+        make_adapter,
+        hub,
+        "unanswered",
+        travelers=2,
+        bookingQuestionAnswers=[
             {"question": "AGEBAND", "answer": "ADULT", "travelerNum": 1},
             {"question": "FULL_NAMES_FIRST", "answer": "Ada", "travelerNum": 1},
             {"question": "FULL_NAMES_LAST", "answer": "Lovelace", "travelerNum": 1},
         ],
-    }
-    async with httpx.AsyncClient(transport=hub.transport("viator"), base_url="http://v") as c:
-        refused = await c.post("/bookings/book", headers=HEADERS, json=body)
+    )
     assert refused.status_code == 400
     assert "AGEBAND (traveler 2)" in refused.json()["message"]
     assert hub["viator"].orders_summary() == []
@@ -303,25 +311,16 @@ async def test_answers_viator_would_refuse_are_refused_before_the_hold(
 async def test_the_sandbox_refuses_answers_outside_the_definitions(
     make_adapter: AdapterFactory, hub: SandboxHub
 ) -> None:
-    adapter = make_adapter("viator")
-    request = order_for(await first_product(adapter), "badAnswers")
-    assert request.experience is not None
-    body = {
-        "productCode": request.product_id,
-        "travelDate": request.experience.travel_date,
-        "currency": request.currency,
-        "paxMix": [{"ageBand": "ADULT", "numberOfTravelers": 1}],
-        "partnerBookingRef": "badAnswers",
-        "bookerInfo": {"firstName": "Ada", "lastName": "Lovelace"},
-        "communication": {"email": "ada@example.com", "phone": "+44 20 7946 0000"},
-        "bookingQuestionAnswers": [
+    refused = await _book_directly(
+        make_adapter,
+        hub,
+        "badAnswers",
+        bookingQuestionAnswers=[
             {"question": "AGEBAND", "answer": "DRAGON", "travelerNum": 1},
             {"question": "FULL_NAMES_FIRST", "answer": "A" * 51, "travelerNum": 1},
             {"question": "FULL_NAMES_LAST", "answer": "Lovelace", "travelerNum": 3},
         ],
-    }
-    async with httpx.AsyncClient(transport=hub.transport("viator"), base_url="http://v") as c:
-        refused = await c.post("/bookings/book", headers=HEADERS, json=body)
+    )
     assert refused.status_code == 400
     message = refused.json()["message"]
     assert "AGEBAND (not an allowed answer)" in message
