@@ -12,10 +12,11 @@ from app.catalog import models as _catalog
 from app.partners import models as _partners
 from app.points import models as _points
 from app.pricing import models as _pricing
+from app.redemption import models as _redemption
 
 __all__ = ["metadata"]
 
 metadata = SQLModel.metadata
 assert metadata.naming_convention == _types.NAMING_CONVENTION
 
-_TABLE_MODULES = (_catalog, _idempotency, _partners, _points, _pricing)
+_TABLE_MODULES = (_catalog, _idempotency, _partners, _points, _pricing, _redemption)

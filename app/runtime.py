@@ -8,11 +8,11 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from app import background
-from app.catalog.offers import LiveOffers
 from app.catalog.service import CatalogService
 from app.db import Database
 from app.pricing.fx import EcbRateProvider
 from app.pricing.rates import RateBook
+from app.redemption.service import RedemptionService
 from app.settings import Settings
 from app.vendor_pool import VendorPool
 from vendors._http import HttpPolicy
@@ -25,7 +25,7 @@ class Services:
     database: Database
     vendors: VendorPool
     rates: RateBook
-    offers: LiveOffers
+    redemptions: RedemptionService
     catalog: CatalogService
 
 
@@ -37,7 +37,8 @@ async def open_services(
     vendor_policies: dict[str, HttpPolicy] | None = None,
     sandbox_rate_limits: bool = True,
 ) -> AsyncIterator[Services]:
-    """Everything opened; with ``jobs``, the background jobs (expiry, rates, catalog) run too."""
+    """Everything opened; with ``jobs``, the background jobs (expiry, rates, catalog, the
+    redemption worker) run too."""
     async with AsyncExitStack() as stack:
         database = Database.from_settings(settings)
         stack.push_async_callback(database.dispose)
@@ -52,6 +53,8 @@ async def open_services(
             allow_stale_snapshot=settings.allow_stale_snapshot,
         )
         catalog = CatalogService(database, vendors, rates, settings.vendors)
+        redemptions = RedemptionService(database, vendors, rates, settings)
+        await redemptions.open(stack, worker=jobs and settings.redemption.worker)
         if jobs:
             await background.start(
                 stack,
@@ -62,4 +65,4 @@ async def open_services(
             )
             if settings.catalog_schedule:
                 await catalog.start(stack)
-        yield Services(database, vendors, rates, LiveOffers(vendors), catalog)
+        yield Services(database, vendors, rates, redemptions, catalog)

@@ -27,7 +27,6 @@ from strawberry.schema import BaseSchema
 from app._access_log import AccessLogMiddleware
 from app._request_size import RequestSizeLimitMiddleware
 from app._types import utcnow
-from app.catalog.offers import LiveOffers
 from app.catalog.service import CatalogService
 from app.db import Database
 from app.health import check_readiness
@@ -36,6 +35,7 @@ from app.partners.auth import CredentialCache
 from app.partners.demo import public_demo_key_hashes
 from app.pricing.fx import FxError, StaleRates
 from app.pricing.rates import RateBook
+from app.redemption.service import RedemptionService
 from app.runtime import open_services
 from app.settings import Settings, load_settings
 from app.vendor_pool import VendorPool
@@ -57,7 +57,7 @@ class State(TypedDict):
     database: Database
     vendors: VendorPool
     rates: RateBook
-    offers: LiveOffers
+    redemptions: RedemptionService
     catalog: CatalogService
 
 
@@ -83,7 +83,7 @@ def create_app(settings: Settings, *, schema: BaseSchema | None = None) -> Starl
                 "database": services.database,
                 "vendors": services.vendors,
                 "rates": services.rates,
-                "offers": services.offers,
+                "redemptions": services.redemptions,
                 "catalog": services.catalog,
             }
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+from cryptography.fernet import Fernet
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -39,6 +40,7 @@ __all__ = [
     "Environment",
     "FxSettings",
     "LogFormat",
+    "RedemptionSettings",
     "Settings",
     "SettingsError",
     "env_var_name",
@@ -56,6 +58,8 @@ SCHEMA_NAME_PATTERN = r"^[a-z_][a-z0-9_]{0,62}$"
 ECB_DAILY_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
 SNAPSHOT = "snapshot"  # the rates file shipped in the package
 DEVELOPMENT_MEMBER_TOKEN_SECRET = "development-only-member-token-secret-do-not-deploy"  # noqa: S105
+# A Fernet key anyone can read (it is here): development encrypts delivery codes with it.
+DEVELOPMENT_DELIVERY_KEY = "ZGV2ZWxvcG1lbnQtb25seS1kZWxpdmVyeS1rZXkhISE="
 
 _SUPPORTED_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -99,6 +103,41 @@ class FxSettings(BaseModel):
     )
     refresh_seconds: Annotated[int, Field(ge=60, le=86_400)] = Field(
         default=3_600, description="How often the gateway reloads rates."
+    )
+
+
+class RedemptionSettings(BaseModel):
+    """How the redemption saga runs in each gateway process."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    wait_seconds: Annotated[float, Field(ge=0, le=30)] = Field(
+        default=2.0,
+        description="How long `redeem` waits for the saga before it answers the redemption's "
+        "current state (the saga carries on in the background).",
+    )
+    lease_seconds: Annotated[int, Field(ge=5, le=3_600)] = Field(
+        default=30,
+        description="A process running a redemption holds it this long, renewed while it "
+        "works; a process that dies leaves it to another after this.",
+    )
+    worker: bool = Field(
+        default=True,
+        description="Run the worker that resumes due redemptions (retries, vendor polls, "
+        "recovery after a crash) in this process.",
+    )
+    worker_interval_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        default=1.0, description="How often the worker looks for due redemptions."
+    )
+    worker_concurrency: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        default=100, description="Redemptions one worker runs at once."
+    )
+    retry_base_seconds: Annotated[float, Field(gt=0, le=3_600)] = Field(
+        default=2.0,
+        description="First wait before a vendor is asked again (doubling up to the maximum).",
+    )
+    retry_max_seconds: Annotated[float, Field(gt=0, le=86_400)] = Field(
+        default=300.0, description="Longest wait between two attempts or polls."
     )
 
 
@@ -196,6 +235,14 @@ class Settings(BaseSettings):
         description="How often the gateway expires lots and holds in the background; 0: never "
         "(run `rewardgate points expire` instead).",
     )
+    redemption: RedemptionSettings = Field(
+        default_factory=RedemptionSettings, description="The redemption saga."
+    )
+    delivery_keys: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_DELIVERY_KEY),
+        description="Fernet keys that encrypt delivery codes, pins and links at rest, "
+        "comma-separated: the first encrypts, all decrypt (rotation). In production: required.",
+    )
     member_token_secret: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_MEMBER_TOKEN_SECRET),
         description="Signs member tokens (JWT, HS256). In production: required, ≥ 32 characters.",
@@ -246,6 +293,25 @@ class Settings(BaseSettings):
             raise ValueError("must be set in production (the development default is public)")
         if len(secret) < 32:
             raise ValueError("must be at least 32 characters in production")
+        return value
+
+    @field_validator("delivery_keys")
+    @classmethod
+    def _real_fernet_keys(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        keys = [key.strip() for key in value.get_secret_value().split(",")]
+        for key in keys:
+            try:
+                Fernet(key)
+            except ValueError:
+                raise ValueError(
+                    "each key must be a Fernet key (32 url-safe base64-encoded bytes: "
+                    "`python -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())'`)"
+                ) from None
+        if info.data.get("environment") is Environment.PRODUCTION and (
+            DEVELOPMENT_DELIVERY_KEY in keys
+        ):
+            raise ValueError("must be set in production (the development key is public)")
         return value
 
     @property

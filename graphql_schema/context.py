@@ -14,11 +14,11 @@ from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
 from app._types import utcnow
-from app.catalog.offers import LiveOffers
 from app.catalog.service import CatalogService
 from app.db import Database
 from app.partners.auth import Principal
 from app.pricing.rates import RateBook
+from app.redemption.service import RedemptionService
 from app.settings import Settings
 from app.vendor_pool import VendorPool
 from graphql_schema.core.errors import not_authenticated
@@ -37,7 +37,7 @@ class Context:
     settings: Settings
     vendors: VendorPool
     rates: RateBook
-    offers: LiveOffers
+    redemptions: RedemptionService
     catalog: CatalogService
     principal: Principal | None = None
     auth_error: str | None = None

@@ -29,6 +29,9 @@ from graphql_schema.catalog.types import Reward
 from graphql_schema.points.mutations import PointsMutation
 from graphql_schema.points.queries import PointsQuery
 from graphql_schema.pricing.mutations import PricingMutation
+from graphql_schema.redemption.mutations import RedemptionMutation
+from graphql_schema.redemption.queries import RedemptionQuery
+from graphql_schema.redemption.types import Redemption
 
 __all__ = ["INTERNAL_ERROR_CODE", "Mutation", "Query", "create_schema"]
 
@@ -36,14 +39,14 @@ _logger = get_logger(__name__)
 
 
 @strawberry.type(description="Read operations.")
-class Query(PointsQuery, CatalogQuery):
+class Query(PointsQuery, CatalogQuery, RedemptionQuery):
     @strawberry.field(description="The gateway's release version, e.g. `0.1.0`.")
     def version(self) -> str:
         return __version__
 
 
 @strawberry.type(description="Write operations.")
-class Mutation(PointsMutation, PricingMutation):
+class Mutation(PointsMutation, PricingMutation, RedemptionMutation):
     pass
 
 
@@ -94,7 +97,7 @@ def create_schema(
         mutation=Mutation,
         extensions=extensions,
         config=config,
-        types=[Reward],
+        types=[Reward, Redemption],
         # An unchecked graphql-core runs on its own executor: slower, never wrong.
         execution_context_class=PlainFieldsExecutionContext if shortcut_is_safe() else None,
     )

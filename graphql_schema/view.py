@@ -107,7 +107,7 @@ class GraphQLView(GraphQL[Context, None]):
             settings=self.settings,
             vendors=state.vendors,
             rates=state.rates,
-            offers=state.offers,
+            redemptions=state.redemptions,
             catalog=state.catalog,
             principal=principal,
             auth_error=auth_error,

@@ -29,6 +29,13 @@ class VendorConfig(BaseModel):
     catalog_refresh_seconds: int = Field(
         default=3_600, ge=60, le=7 * 86_400, description="How often the catalog is refreshed."
     )
+    order_deadline_hours: int = Field(
+        default=72,
+        ge=1,
+        le=90 * 24,
+        description="How long a redemption may wait on this vendor (pending, unreachable, "
+        "outcome unknown) before it is handed to ops (NEEDS_OPS, points still held).",
+    )
     daily_call_budget: int | None = Field(
         default=None,
         ge=1,

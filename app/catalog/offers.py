@@ -1,23 +1,27 @@
-"""Rewards as priced options, read from the vendors' live catalogs.
+"""A reward option as quotes and redemptions take it: the catalog's ids in, the offers able to
+deliver it out, cheapest healthy first (`routing.offers_by_preference`).
 
-A reward here is one vendor product (``<vendor>:<product id>``), priced from what the vendor
-charges for the chosen face value. Catalogs are fetched through the adapters and kept in memory
-for ``ttl`` seconds per vendor. The catalog issue replaces this with the stored, aggregated
-snapshot (several offers per reward, best-offer routing); quotes only depend on `PricedOption`.
+The price a member sees is the first offer's cost, the offer the saga orders from first; the
+rest are where it fails over to when nothing could have been sent to the first.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from decimal import Decimal, InvalidOperation
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
 
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.catalog.models import Reward, RewardOption
+from app.catalog.routing import RankedOffer, offers_by_preference
+from app.pricing.fx import RateTable
 from app.pricing.quotes import PricedOption
-from app.vendor_pool import VendorPool
-from vendors import Money, Product, VendorError
+from vendors import Money
 from vendors.money import fits_minor_units, minor_units
 
-__all__ = ["LiveOffers", "OfferError", "reward_ref"]
+__all__ = ["ChosenOption", "OfferError", "choose_option"]
 
 
 class OfferError(Exception):
@@ -30,81 +34,98 @@ class OfferError(Exception):
         self.field = field
 
 
-def reward_ref(product: Product) -> str:
-    return f"{product.vendor}:{product.vendor_product_id}"
+@dataclass(frozen=True)
+class ChosenOption:
+    reward: Reward
+    option: RewardOption
+    face_value: Money
+    offers: list[RankedOffer]  # never empty
 
+    @property
+    def best(self) -> RankedOffer:
+        return self.offers[0]
 
-class LiveOffers:
-    def __init__(self, vendors: VendorPool, *, ttl: float = 600.0) -> None:
-        self.vendors = vendors
-        self.ttl = ttl
-        self._catalogs: dict[str, tuple[float, dict[str, Product]]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    async def product(self, ref: str) -> Product:
-        vendor, _, product_id = ref.partition(":")
-        if vendor not in self.vendors.adapters or not product_id:
-            raise OfferError("NOT_FOUND", "no such reward", "rewardId")
-        catalog = await self._catalog(vendor)
-        if product_id not in catalog:
-            raise OfferError("REWARD_UNAVAILABLE", "this reward is not available now", "rewardId")
-        return catalog[product_id]
-
-    async def price(
-        self, ref: str, *, option_id: str | None, amount: Decimal | None
-    ) -> PricedOption:
-        """The option the member chose (a fixed face value, or an amount in a range)."""
-        product = await self.product(ref)
-        face = _face_value(product, option_id, amount)
+    def priced(self) -> PricedOption:
+        """What a quote locks: the face value, and what the first offer's vendor charges."""
+        offer = self.best.offer
         return PricedOption(
-            reward_ref=ref,
-            option_ref=option_id,
-            face_value=Money(face, product.currency),
-            cost=product.cost_of(face),
+            reward_ref=f"{offer.vendor}:{offer.vendor_product_id}",
+            option_ref=str(self.option.id),
+            face_value=self.face_value,
+            cost=self.best.cost,
+            reward_id=self.reward.id,
+            option_id=self.option.id,
+            offer_id=offer.id,
         )
 
-    async def _catalog(self, vendor: str) -> dict[str, Product]:
-        cached = self._catalogs.get(vendor)
-        if cached and time.monotonic() - cached[0] < self.ttl:
-            return cached[1]
-        async with self._locks.setdefault(vendor, asyncio.Lock()):
-            cached = self._catalogs.get(vendor)
-            if cached and time.monotonic() - cached[0] < self.ttl:
-                return cached[1]
-            try:
-                products = await self.vendors.adapters[vendor].fetch_catalog()
-            except VendorError as exc:
-                if cached:
-                    return cached[1]  # the last good catalog outlives a vendor outage
-                raise OfferError(
-                    "REWARD_UNAVAILABLE", f"{vendor} cannot be reached now", "rewardId"
-                ) from exc
-            catalog = {p.vendor_product_id: p for p in products}
-            self._catalogs[vendor] = (time.monotonic(), catalog)
-            return catalog
 
-
-def _face_value(product: Product, option_id: str | None, amount: Decimal | None) -> Decimal:
-    if option_id is not None:
-        try:
-            value = Decimal(option_id)
-        except InvalidOperation:
-            raise OfferError("NOT_FOUND", "no such option", "optionId") from None
-        if not value.is_finite():  # "sNaN" would raise on comparison
-            raise OfferError("NOT_FOUND", "no such option", "optionId")
-        if not any(d.face_value == value for d in product.denominations):
-            raise OfferError("NOT_FOUND", "no such option", "optionId")
-        return value
-    if amount is not None:
-        if not fits_minor_units(amount, product.currency):
+async def choose_option(
+    session: AsyncSession,
+    reward_id: uuid.UUID,
+    option_id: uuid.UUID | None,
+    amount: Decimal | None,
+    *,
+    rates: RateTable,
+    breaker_states: dict[str, str],
+) -> ChosenOption:
+    """The option of the reward the member chose (a fixed value, or an amount in a range),
+    with its healthy offers; `OfferError` naming what is wrong otherwise."""
+    reward = await session.get(Reward, reward_id)
+    if reward is None:
+        raise OfferError("NOT_FOUND", "no such reward", "rewardId")
+    if not reward.available:
+        raise OfferError("REWARD_UNAVAILABLE", "this reward is not available now", "rewardId")
+    options = (
+        await session.exec(select(RewardOption).where(RewardOption.reward_id == reward_id))
+    ).all()
+    option = _option(list(options), option_id, amount)
+    if option.face_value is not None and amount is not None and amount != option.face_value:
+        raise OfferError("INVALID_AMOUNT", "this option has a fixed value", "amount")
+    face = option.face_value if option.face_value is not None else _amount(option, amount, reward)
+    offers = await offers_by_preference(
+        session, option.id, rates=rates, breaker_states=breaker_states, amount=face
+    )
+    if not offers:
+        if option.face_value is None:
             raise OfferError(
-                "INVALID_AMOUNT",
-                f"{product.currency} amounts have at most {minor_units(product.currency)} decimals",
-                "amount",
+                "INVALID_AMOUNT", "no vendor delivers this amount now; try another", "amount"
             )
-        if not product.admits(amount):
-            raise OfferError("INVALID_AMOUNT", "the amount is outside the reward's range", "amount")
-        return amount
-    if len(product.denominations) == 1 and product.value_range is None:
-        return product.denominations[0].face_value
-    raise OfferError("INVALID_AMOUNT", "choose an option or an amount", "optionId")
+        raise OfferError("REWARD_UNAVAILABLE", "no vendor can deliver this reward now", "rewardId")
+    return ChosenOption(reward, option, Money(face, reward.currency), offers)
+
+
+def _option(
+    options: list[RewardOption], option_id: uuid.UUID | None, amount: Decimal | None
+) -> RewardOption:
+    if option_id is not None:
+        for option in options:
+            if option.id == option_id:
+                return option
+        raise OfferError("NOT_FOUND", "no such option of this reward", "optionId")
+    if len(options) == 1:
+        return options[0]
+    if amount is not None:
+        ranges = [option for option in options if option.face_value is None]
+        fixed = [option for option in options if option.face_value == amount]
+        if len(fixed) == 1:
+            return fixed[0]
+        if len(ranges) == 1:
+            return ranges[0]
+    raise OfferError("INVALID_AMOUNT", "choose one of the reward's options", "optionId")
+
+
+def _amount(option: RewardOption, amount: Decimal | None, reward: Reward) -> Decimal:
+    if amount is None:
+        raise OfferError("INVALID_AMOUNT", "this option needs an amount", "amount")
+    if not fits_minor_units(amount, reward.currency):
+        raise OfferError(
+            "INVALID_AMOUNT",
+            f"{reward.currency} amounts have at most {minor_units(reward.currency)} decimals",
+            "amount",
+        )
+    low, high = option.min_value, option.max_value
+    if low is None or high is None or not low <= amount <= high:
+        raise OfferError(
+            "INVALID_AMOUNT", f"the amount must be {low} to {high} {reward.currency}", "amount"
+        )
+    return amount

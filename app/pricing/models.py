@@ -38,8 +38,12 @@ class Quote(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     program_id: uuid.UUID = Field(foreign_key="program.id", index=True)
     member_id: uuid.UUID = Field(foreign_key="member.id", index=True)
+    # The offer the price came from (``<vendor>:<product id>``) and the catalog ids quoted.
     reward_ref: str = Field(max_length=200)
     option_ref: str | None = Field(default=None, max_length=200)
+    reward_id: uuid.UUID | None = Field(default=None)
+    option_id: uuid.UUID | None = Field(default=None)
+    offer_id: uuid.UUID | None = Field(default=None)
     face_amount: Decimal = Field(sa_type=ExactDecimal(20, 6))
     face_currency: str = Field(max_length=3)
     price_amount: Decimal = Field(sa_type=ExactDecimal(20, 6))

@@ -70,6 +70,9 @@ class PricedOption:
     option_ref: str | None
     face_value: Money
     cost: Money
+    reward_id: uuid.UUID | None = None
+    option_id: uuid.UUID | None = None
+    offer_id: uuid.UUID | None = None
 
 
 async def create_quote(
@@ -113,6 +116,9 @@ async def create_quote(
         member_id=member_id,
         reward_ref=option.reward_ref,
         option_ref=option.option_ref,
+        reward_id=option.reward_id,
+        option_id=option.option_id,
+        offer_id=option.offer_id,
         face_amount=option.face_value.amount,
         face_currency=option.face_value.currency,
         price_amount=option.cost.amount,

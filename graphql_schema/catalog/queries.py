@@ -5,7 +5,6 @@ from typing import Any
 
 import strawberry
 from sqlalchemy.engine import Connection
-from strawberry.relay import from_base64
 
 from app.catalog.listing import InvalidCursor, RewardPage, get_reward, list_rewards
 from app.catalog.listing import RewardFilter as Wanted
@@ -23,24 +22,17 @@ from graphql_schema.catalog.types import (
     reward_type,
 )
 from graphql_schema.context import Info
+from graphql_schema.core.ids import global_uuid
 from graphql_schema.core.paging import bad_input, decode_cursor, encode_cursor, page_size
 from graphql_schema.core.permissions import AnyPrincipal, OpsOnly
 from graphql_schema.core.types import PageInfo
 from graphql_schema.loaders import options_for
 
-__all__ = ["CatalogQuery", "reward_cursor"]
+__all__ = ["CatalogQuery", "reward_by_id", "reward_cursor"]
 
 
 MAX_SEARCH = 100
 MAX_BRAND = 200
-
-
-def _global_uuid(global_id: str, kind: str) -> uuid.UUID | None:
-    try:
-        found_kind, raw = from_base64(global_id)
-        return uuid.UUID(raw) if found_kind == kind else None
-    except (ValueError, TypeError):
-        return None
 
 
 @strawberry.type
@@ -109,13 +101,13 @@ class CatalogQuery:
         permission_classes=[AnyPrincipal],
     )
     async def reward(self, info: Info, id: strawberry.ID) -> Reward | None:
-        reward_id = _global_uuid(str(id), "Reward")
-        return await _reward(info, reward_id) if reward_id else None
+        reward_id = global_uuid(str(id), "Reward")
+        return await reward_by_id(info, reward_id) if reward_id else None
 
     @strawberry.field(description="Any object with a global id.", permission_classes=[AnyPrincipal])
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        reward_id = _global_uuid(str(id), "Reward")
-        return await _reward(info, reward_id) if reward_id else None
+        reward_id = global_uuid(str(id), "Reward")
+        return await reward_by_id(info, reward_id) if reward_id else None
 
     @strawberry.field(
         description="Each vendor's circuit and catalog refreshes.", permission_classes=[OpsOnly]
@@ -125,7 +117,7 @@ class CatalogQuery:
         return [VendorHealth(**vars(row)) for row in rows]
 
 
-async def _reward(info: Info, reward_id: uuid.UUID) -> Reward | None:
+async def reward_by_id(info: Info, reward_id: uuid.UUID) -> Reward | None:
     price_class = await info.context.viewer_price_class()
     row = await info.context.database.read(
         lambda connection: get_reward(connection, price_class, reward_id), short=True

@@ -3,7 +3,9 @@
 Codes clients can rely on: ``INSUFFICIENT_POINTS``, ``QUOTE_EXPIRED``, ``REWARD_UNAVAILABLE``,
 ``INVALID_AMOUNT``, ``IDEMPOTENCY_KEY_REUSED``, ``NOT_FOUND``, ``INVALID_POINTS``,
 ``INVALID_DATES``, ``INVALID_MEMBER_ID``, ``INVALID_REASON``, ``INVALID_IDEMPOTENCY_KEY``,
-``PRICING_UNAVAILABLE``, ``MEMBER_REQUIRED``.
+``PRICING_UNAVAILABLE``, ``MEMBER_REQUIRED``, ``QUOTE_MISMATCH``, ``RECIPIENT_REQUIRED``,
+``INVALID_RECIPIENT``, ``ADDRESS_REQUIRED``, ``INVALID_ADDRESS``, ``EXPERIENCE_REQUIRED``,
+``INVALID_EXPERIENCE``, ``INVALID_TRAVEL_DATE``, ``INVALID_TRAVELERS``, ``BOOKING_QUESTIONS``.
 
 Who may call is not a business outcome: missing or bad credentials are a GraphQL error with
 ``extensions.code = UNAUTHENTICATED`` (HTTP 401), the wrong role ``FORBIDDEN``.
@@ -40,4 +42,5 @@ class UserError:
 
 
 def user_error(code: str, message: str, field: str | None = None) -> UserError:
-    return UserError(code=code, message=message, field=[field] if field else None)
+    """``field`` names an input field by its path, dotted (``recipient.email``)."""
+    return UserError(code=code, message=message, field=field.split(".") if field else None)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import uuid
+from datetime import datetime
 from typing import Any, Final
 
 import orjson
@@ -24,6 +26,7 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "page_size",
+    "time_position",
 ]
 
 BAD_USER_INPUT: Final = "BAD_USER_INPUT"
@@ -79,3 +82,16 @@ def decode_cursor(cursor: str, query: str = "") -> list[Any]:
         )
     key: list[Any] = payload["k"]
     return key
+
+
+def time_position(after: str, query: str) -> tuple[datetime, uuid.UUID]:
+    """The (creation time, id) inside a cursor of a newest-first connection."""
+    key = decode_cursor(after, query)
+    try:
+        moment, row_id = key
+        found = datetime.fromisoformat(moment), uuid.UUID(row_id)
+    except (TypeError, ValueError):
+        raise bad_input("`after` is not a cursor this API made", "after") from None
+    if found[0].tzinfo is None:
+        raise bad_input("`after` is not a cursor this API made", "after")
+    return found

@@ -12,8 +12,13 @@ from app.points.models import JournalEntry, LedgerAccount
 from app.points.models import Member as MemberRow
 from graphql_schema.context import Info
 from graphql_schema.core.errors import UserError, not_authenticated
-from graphql_schema.core.paging import bad_input, decode_cursor, encode_cursor, page_size
+from graphql_schema.core.paging import encode_cursor, page_size, time_position
 from graphql_schema.core.types import EMPTY_PAGE, Money, PageInfo
+from graphql_schema.redemption.types import (
+    RedemptionConnection,
+    member_condition,
+    redemption_page,
+)
 
 __all__ = [
     "EarnPointsPayload",
@@ -122,7 +127,7 @@ class Member:
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> PointsActivityConnection:
         size = page_size(first)
-        position = _history_position(after) if after is not None else None
+        position = time_position(after, _HISTORY) if after is not None else None
         async with info.context.database.session() as session:
             account = (
                 await session.exec(
@@ -178,20 +183,23 @@ class Member:
             total_count=int(total),
         )
 
+    @strawberry.field(
+        description="The member's redemptions, newest first. `first`: 1 to 100 (default 20); "
+        "`after`: a cursor of this connection."
+    )
+    async def redemptions(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> RedemptionConnection:
+        return await redemption_page(
+            info,
+            member_condition(self.program_id, self.external_id),
+            first=first,
+            after=after,
+            query="member-redemptions",
+        )
+
 
 _HISTORY = "history"
-
-
-def _history_position(after: str) -> tuple[datetime, uuid.UUID]:
-    key = decode_cursor(after, _HISTORY)
-    try:
-        moment, entry_id = key
-        found = datetime.fromisoformat(moment), uuid.UUID(entry_id)
-    except (TypeError, ValueError):
-        raise bad_input("`after` is not a cursor this API made", "after") from None
-    if found[0].tzinfo is None:
-        raise bad_input("`after` is not a cursor this API made", "after")
-    return found
 
 
 @strawberry.type

@@ -4,30 +4,19 @@ from datetime import timedelta
 
 import strawberry
 from sqlmodel.ext.asyncio.session import AsyncSession
-from strawberry.relay import from_base64
 
-from app.catalog.offers import OfferError
+from app.catalog.offers import OfferError, choose_option
 from app.points.programs import is_member_id, member_account
 from app.pricing.fx import FxError
 from app.pricing.models import Quote as QuoteRow
 from app.pricing.quotes import InvalidAmount, TooManyPoints, create_quote
 from graphql_schema.context import Info
 from graphql_schema.core.errors import UserError, user_error
+from graphql_schema.core.ids import global_uuid
 from graphql_schema.core.permissions import MemberOrPartner
 from graphql_schema.pricing.types import QuoteInput, QuotePayload, quote_type
 
-__all__ = ["PricingMutation", "decode_reward_id"]
-
-REWARD_TYPE = "Reward"
-
-
-def decode_reward_id(reward_id: str) -> str | None:
-    """The reward reference (``<vendor>:<product id>``) inside a global reward id."""
-    try:
-        kind, ref = from_base64(reward_id)
-    except (ValueError, TypeError):
-        return None
-    return ref if kind == REWARD_TYPE and ":" in ref else None
+__all__ = ["PricingMutation"]
 
 
 def _refused(error: UserError) -> QuotePayload:
@@ -51,22 +40,35 @@ class PricingMutation:
             return _refused(
                 user_error("MEMBER_REQUIRED", "name the member the quote is for", "memberId")
             )
-        ref = decode_reward_id(str(input.reward_id))
-        if ref is None:
+        reward_id = global_uuid(input.reward_id, "Reward")
+        if reward_id is None:
             return _refused(user_error("NOT_FOUND", "no such reward", "rewardId"))
+        option_id = None
+        if input.option_id is not None:
+            option_id = global_uuid(input.option_id, "RewardOption")
+            if option_id is None:
+                return _refused(user_error("NOT_FOUND", "no such option", "optionId"))
         program = await context.loaders.program_by_id.load(context.program_id())
         assert program is not None, "a credential's program exists (foreign key)"
         try:
-            option = await context.offers.price(
-                ref,
-                option_id=str(input.option_id) if input.option_id is not None else None,
-                amount=input.amount,
-            )
             rates = await context.rates.current(context.now())
+            breakers = {
+                name: adapter.breaker_state() for name, adapter in context.vendors.adapters.items()
+            }
+            async with context.database.session() as session:
+                chosen = await choose_option(
+                    session,
+                    reward_id,
+                    option_id,
+                    input.amount,
+                    rates=rates,
+                    breaker_states=breakers,
+                )
         except OfferError as refused:
             return _refused(user_error(refused.code, refused.message, refused.field))
         except FxError as refused:
             return _refused(user_error("PRICING_UNAVAILABLE", str(refused), None))
+        option = chosen.priced()
 
         async def lock(session: AsyncSession) -> QuoteRow:
             member, _ = await member_account(session, program.id, member_id, now=context.now())

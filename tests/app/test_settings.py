@@ -4,6 +4,7 @@ import pytest
 from pydantic import SecretStr
 
 from app.settings import (
+    DEVELOPMENT_DELIVERY_KEY,
     DEVELOPMENT_MEMBER_TOKEN_SECRET,
     Environment,
     LogFormat,
@@ -120,8 +121,15 @@ def test_every_problem_is_reported_at_once(monkeypatch: pytest.MonkeyPatch) -> N
     assert names == {"REWARDGATE_LOG_LEVEL", "REWARDGATE_DATABASE_POOL_SIZE", "REWARDGATE_NOPE"}
 
 
-def _production(monkeypatch: pytest.MonkeyPatch, *, vendors: bool = False) -> None:
+REAL_DELIVERY_KEY = "m5XlQvPnGctDRAeU-UDXQMyKKxp-J5wsrxNahFxjpLs="
+
+
+def _production(
+    monkeypatch: pytest.MonkeyPatch, *, vendors: bool = False, delivery_key: bool = True
+) -> None:
     monkeypatch.setenv("REWARDGATE_ENVIRONMENT", "production")
+    if delivery_key:
+        monkeypatch.setenv("REWARDGATE_DELIVERY_KEYS", REAL_DELIVERY_KEY)
     if not vendors:
         for name in VendorsConfig.model_fields:
             if name != "sandbox_seed":
@@ -138,6 +146,36 @@ def test_production_refuses_the_public_development_secret(
     assert name == "REWARDGATE_MEMBER_TOKEN_SECRET"
     assert "must be set in production" in text
     assert DEVELOPMENT_MEMBER_TOKEN_SECRET not in str(caught.value)
+
+
+def test_production_refuses_the_public_delivery_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    _production(monkeypatch, delivery_key=False)
+    monkeypatch.setenv("REWARDGATE_MEMBER_TOKEN_SECRET", "x" * 40)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env_file=None)
+    [(name, text)] = caught.value.problems
+    assert name == "REWARDGATE_DELIVERY_KEYS"
+    assert "must be set in production" in text
+    # Rotation: the development key may still decrypt, after a real one that encrypts.
+    monkeypatch.setenv(
+        "REWARDGATE_DELIVERY_KEYS", f"{REAL_DELIVERY_KEY},{DEVELOPMENT_DELIVERY_KEY}"
+    )
+    with pytest.raises(SettingsError, match="REWARDGATE_DELIVERY_KEYS"):
+        load_settings(env_file=None)
+
+
+def test_a_delivery_key_that_is_not_a_fernet_key_is_refused_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REWARDGATE_DELIVERY_KEYS", f"{REAL_DELIVERY_KEY},hunter2")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env_file=None)
+    assert "Fernet key" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+    monkeypatch.setenv(
+        "REWARDGATE_DELIVERY_KEYS", f" {REAL_DELIVERY_KEY} , {DEVELOPMENT_DELIVERY_KEY}"
+    )
+    assert load_settings(env_file=None).delivery_keys.get_secret_value().startswith(" m5X")
 
 
 def test_production_refuses_a_short_secret_without_echoing_it(

@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
-from strawberry.relay import to_base64
 
 from app._types import utcnow
 from app.db import Database
@@ -249,96 +248,3 @@ async def test_no_partner_sees_another_partners_members(
     ours = (await gql(client, query, demo.api_key)).json()["data"]["member"]["points"]
     assert theirs == {"available": 3, "program": {"currency": "EUR"}}
     assert ours == {"available": 50000, "program": {"currency": "USD"}}
-
-
-QUOTE = """mutation($input: QuoteInput!) { quoteRedemption(input: $input) {
-  quote { id points faceValue { amount currency } price { amount currency } rate rateSource
-          markupPercent expiresAt }
-  userErrors { code field } } }"""
-
-
-def reward(ref: str) -> str:
-    return to_base64("Reward", ref)
-
-
-async def test_a_member_gets_a_locked_quote(client: httpx.AsyncClient, demo: DemoSeed) -> None:
-    # Tango's "Starbucks US 25 USD": 25 USD with a 2.5 % fee -> 25.63 USD -> 2563 points.
-    quote_input = {"rewardId": reward("tango:U002001"), "optionId": "25"}
-    payload = (await gql(client, QUOTE, alice(demo), input=quote_input)).json()
-    quote = payload["data"]["quoteRedemption"]["quote"]
-    assert payload["data"]["quoteRedemption"]["userErrors"] == []
-    assert quote["faceValue"] == {"amount": "25.00", "currency": "USD"}
-    assert quote["price"] == {"amount": "25.63", "currency": "USD"}
-    assert quote["points"] == 2563
-    assert (quote["rate"], quote["rateSource"]) == ("1", "ecb-snapshot")
-    expires = datetime.fromisoformat(quote["expiresAt"])
-    assert timedelta(minutes=14) < expires - datetime.now(UTC) <= timedelta(minutes=15)
-
-
-async def test_foreign_currency_rewards_convert_through_the_rates(
-    client: httpx.AsyncClient, demo: DemoSeed
-) -> None:
-    # Tango's Amazon DE (EUR, variable): cost is in USD (Tango's account currency).
-    quote_input = {"rewardId": reward("tango:U001002"), "amount": "40"}
-    quote = (await gql(client, QUOTE, alice(demo), input=quote_input)).json()["data"][
-        "quoteRedemption"
-    ]["quote"]
-    assert quote["faceValue"] == {"amount": "40.00", "currency": "EUR"}
-    assert quote["price"]["currency"] == "USD"
-    assert quote["points"] == -(-Decimal(quote["price"]["amount"]) // Decimal("0.01"))
-
-
-@pytest.mark.parametrize(
-    ("quote_input", "code"),
-    [
-        ({"rewardId": "nonsense"}, "NOT_FOUND"),
-        ({"rewardId": to_base64("Reward", "nobody:1")}, "NOT_FOUND"),
-        ({"rewardId": to_base64("Reward", "tango:U999999")}, "REWARD_UNAVAILABLE"),
-        ({"rewardId": to_base64("Reward", "tango:U002001"), "optionId": "26"}, "NOT_FOUND"),
-        ({"rewardId": to_base64("Reward", "tango:U002001"), "optionId": "sNaN"}, "NOT_FOUND"),
-        ({"rewardId": to_base64("Reward", "tango:U002001"), "optionId": "-sNaN1"}, "NOT_FOUND"),
-        ({"rewardId": to_base64("Reward", "tango:U001000"), "amount": "100000"}, "INVALID_AMOUNT"),
-        ({"rewardId": to_base64("Reward", "tango:U001000")}, "INVALID_AMOUNT"),
-        # More decimals than the currency has (ISO 4217): 1.5 JPY, 10.005 USD.
-        ({"rewardId": to_base64("Reward", "tango:U001004"), "amount": "1500.5"}, "INVALID_AMOUNT"),
-        ({"rewardId": to_base64("Reward", "tango:U001000"), "amount": "10.005"}, "INVALID_AMOUNT"),
-        (
-            {"rewardId": to_base64("Reward", "tango:U001000"), "amount": "10", "memberId": "bob"},
-            "NOT_FOUND",
-        ),
-    ],
-)
-async def test_quotes_refuse_what_cannot_be_priced(
-    client: httpx.AsyncClient, demo: DemoSeed, quote_input: dict[str, Any], code: str
-) -> None:
-    payload = (await gql(client, QUOTE, alice(demo), input=quote_input)).json()
-    assert payload["data"]["quoteRedemption"]["quote"] is None
-    assert payload["data"]["quoteRedemption"]["userErrors"][0]["code"] == code
-
-
-async def test_a_partner_quotes_for_a_named_member(
-    client: httpx.AsyncClient, demo: DemoSeed
-) -> None:
-    base = {"rewardId": reward("tango:U002001"), "optionId": "25"}
-    missing = (await gql(client, QUOTE, demo.api_key, input=base)).json()
-    assert missing["data"]["quoteRedemption"]["userErrors"][0]["code"] == "MEMBER_REQUIRED"
-    named = (await gql(client, QUOTE, demo.api_key, input={**base, "memberId": "bob"})).json()
-    assert named["data"]["quoteRedemption"]["quote"]["points"] == 2563
-
-
-@pytest.mark.parametrize(
-    ("utid", "amount", "message"),
-    [
-        ("U001004", "1500.5", "JPY amounts have at most 0 decimals"),
-        ("U001000", "10.005", "USD amounts have at most 2 decimals"),
-    ],
-)
-async def test_an_amount_finer_than_its_currency_says_so(
-    client: httpx.AsyncClient, demo: DemoSeed, utid: str, amount: str, message: str
-) -> None:
-    query = QUOTE.replace("userErrors { code field }", "userErrors { code field message }")
-    quote_input = {"rewardId": reward(f"tango:{utid}"), "amount": amount}
-    payload = (await gql(client, query, alice(demo), input=quote_input)).json()
-    assert payload["data"]["quoteRedemption"]["userErrors"] == [
-        {"code": "INVALID_AMOUNT", "field": ["amount"], "message": message}
-    ]

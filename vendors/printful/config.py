@@ -11,6 +11,12 @@ SANDBOX_TOKEN = "sandbox-printful-token"
 
 class PrintfulConfig(VendorConfig):
     token: SecretStr = Field(default=SecretStr(SANDBOX_TOKEN))
+    order_deadline_hours: int = Field(
+        default=30 * 24,
+        ge=1,
+        le=90 * 24,
+        description="Merchandise is done when it ships: up to weeks after the order.",
+    )
     store_id: str | None = Field(
         default=None,
         min_length=1,

@@ -1,0 +1,108 @@
+"""The worker: finds redemptions that are due (a retry, a vendor poll, one whose process died)
+and runs them under a lease, in every gateway process at once.
+
+A redemption is due when ``next_run_at`` has passed and nobody's lease is current. Claiming is
+one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`` that re-checks the lease on the
+row it updates: on PostgreSQL two processes claiming at once skip each other's rows, and a row
+claimed meanwhile fails the re-check; SQLite has one writer at a time (``BEGIN IMMEDIATE``).
+Terminal and NEEDS_OPS redemptions have no ``next_run_at`` and are never picked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from contextlib import AsyncExitStack
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.background import run_until_exit
+from app.db import Database
+from app.log import get_logger
+from app.redemption.models import Redemption
+
+if TYPE_CHECKING:
+    from app.redemption.service import RedemptionService
+
+__all__ = ["Worker", "claim_due"]
+
+_logger = get_logger(__name__)
+
+
+async def claim_due(
+    database: Database, *, owner: str, now: datetime, lease: timedelta, limit: int
+) -> list[uuid.UUID]:
+    """Take the lease of up to ``limit`` due redemptions, oldest due first."""
+    free = or_(col(Redemption.locked_until).is_(None), col(Redemption.locked_until) < now)
+    due = col(Redemption.next_run_at) <= now
+    candidates = (
+        select(Redemption.id)
+        .where(due, free)
+        .order_by(col(Redemption.next_run_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+    async def work(session: AsyncSession) -> list[uuid.UUID]:
+        claimed = await session.exec(
+            update(Redemption)
+            .where(col(Redemption.id).in_(candidates.scalar_subquery()), due, free)
+            .values(
+                locked_by=owner,
+                locked_until=now + lease,
+                runs=col(Redemption.runs) + 1,
+            )
+            .returning(col(Redemption.id))
+        )
+        return [row[0] for row in claimed.all()]
+
+    return await database.write(work)
+
+
+class Worker:
+    """One process's worker loop over the service's saga."""
+
+    def __init__(self, service: RedemptionService) -> None:
+        self.service = service
+        self.settings = service.settings.redemption
+        self.wake = asyncio.Event()
+        self._running: set[asyncio.Task[object]] = set()
+
+    async def start(self, stack: AsyncExitStack) -> None:
+        run_until_exit(stack, self._loop(), name="redemption-worker")
+
+    async def run_once(self) -> list[uuid.UUID]:
+        """Claim what is due now and start running it; the ids claimed."""
+        room = self.settings.worker_concurrency - len(self._running)
+        if room <= 0:
+            return []
+        service = self.service
+        claimed = await claim_due(
+            service.database,
+            owner=service.owner,
+            now=service.clock(),
+            lease=service.policy.lease,
+            limit=room,
+        )
+        for redemption_id in claimed:
+            task = service.start(redemption_id, fresh=False)
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+        return claimed
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _logger.exception("redemption.worker_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.settings.worker_interval_seconds)
+            self.wake.clear()
