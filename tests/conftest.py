@@ -18,6 +18,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import asyncpg
 import graphql
@@ -30,11 +31,16 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy.engine import make_url
 
 from app import migrations
+from app._types import utcnow
 from app.db import Database
 from app.log import stop_logging
+from app.partners.demo import DemoSeed, seed_demo
+from app.runtime import open_services
 from app.server import create_app
 from app.settings import Settings, load_settings
 from graphql_schema._execution import CHECKED_GRAPHQL_CORE, shortcut_is_safe
+from tests.vendors.conftest import fast_policy
+from vendors.registry import VENDORS
 
 TEST_DATABASE_URL_VARIABLE = "REWARDGATE_TEST_DATABASE_URL"
 _passed = 0
@@ -209,3 +215,25 @@ async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.
     """An HTTP client of the gateway, in process, lifespan running, database migrated."""
     async with gateway_client(settings) as http:
         yield http
+
+
+@pytest_asyncio.fixture
+async def demo(database: Database, settings: Settings) -> DemoSeed:
+    return await seed_demo(
+        database,
+        secret=settings.member_token_secret.get_secret_value(),
+        now=utcnow(),
+        token_lifetime=timedelta(hours=1),
+    )
+
+
+@pytest_asyncio.fixture
+async def snapshot(database: Database, settings: Settings) -> None:
+    """Every vendor's catalog in the snapshot (the sandboxes are seeded: same every time)."""
+    async with open_services(
+        settings,
+        vendor_policies={spec.name: fast_policy(spec.name) for spec in VENDORS},
+        sandbox_rate_limits=False,
+    ) as services:
+        results = await services.catalog.refresh()
+    assert all(result.ok for result in results)

@@ -23,7 +23,11 @@ DOCKER = Path(__file__).parents[1] / "docker"
 COMPOSE = yaml.safe_load((DOCKER / "compose.yaml").read_text())
 DOCKERFILE = (DOCKER / "Dockerfile").read_text()
 _INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z_]+)(?::?(?P<kind>[-?])(?P<default>[^}]*))?\}")
-_SAMPLE_VALUES = {"POSTGRES_PASSWORD": "pw", "REWARDGATE_MEMBER_TOKEN_SECRET": "k" * 48}
+_SAMPLE_VALUES = {
+    "POSTGRES_PASSWORD": "pw",
+    "REWARDGATE_MEMBER_TOKEN_SECRET": "k" * 48,
+    "REWARDGATE_DELIVERY_KEYS": "m5XlQvPnGctDRAeU-UDXQMyKKxp-J5wsrxNahFxjpLs=",
+}
 
 
 def _parse_cli(args: list[str]) -> tuple[str, dict[str, Any]]:
@@ -108,6 +112,7 @@ def test_environment_is_valid_production_settings(
 def test_required_secrets_have_no_default() -> None:
     environment = COMPOSE["services"]["gateway"]["environment"]
     assert ":?" in environment["REWARDGATE_MEMBER_TOKEN_SECRET"]
+    assert ":?" in environment["REWARDGATE_DELIVERY_KEYS"]
     assert ":?" in COMPOSE["services"]["db"]["environment"]["POSTGRES_PASSWORD"]
 
 

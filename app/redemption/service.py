@@ -235,6 +235,7 @@ class RedemptionService:
             raise RedeemRefused("INSUFFICIENT_POINTS", str(short)) from None
         if not created:
             return Redeemed(row, None)
+        await self.saga.at("committed:reserve")
         return Redeemed(row, self.start(row.id, fresh=True))
 
     async def _price(

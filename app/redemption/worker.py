@@ -21,6 +21,7 @@ from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import migrations
 from app.background import run_until_exit
 from app.db import Database
 from app.log import get_logger
@@ -96,13 +97,36 @@ class Worker:
         return claimed
 
     async def _loop(self) -> None:
+        await self._migrated()
+        failures = 0
         while True:
+            pause = self.settings.worker_interval_seconds
             try:
                 await self.run_once()
+                failures = 0
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                _logger.exception("redemption.worker_failed")
+            except Exception as error:  # the database went away: say so, back off, go on
+                failures += 1
+                pause = min(60.0, pause * 2**failures)
+                _logger.warning("redemption.worker_failed", error=repr(error), retry_in=pause)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.settings.worker_interval_seconds)
+                await asyncio.wait_for(self.wake.wait(), pause)
             self.wake.clear()
+
+    async def _migrated(self) -> None:
+        """Wait for the database to be at the code's migrations (a gateway may start before
+        ``rewardgate db upgrade`` has run; /readyz says so meanwhile)."""
+        said = False
+        while True:
+            try:
+                if (await migrations.status(self.service.database)).at_head:
+                    return
+            except Exception as error:
+                reason = repr(error)
+            else:
+                reason = "the database is not migrated"
+            if not said:
+                _logger.warning("redemption.worker_waiting", reason=reason)
+                said = True
+            await asyncio.sleep(max(5.0, self.settings.worker_interval_seconds))

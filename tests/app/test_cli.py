@@ -14,6 +14,7 @@ from app import __version__, cli, migrations
 from app.db import Database
 from app.settings import Settings
 
+REAL_DELIVERY_KEY = "m5XlQvPnGctDRAeU-UDXQMyKKxp-J5wsrxNahFxjpLs="
 runner = CliRunner()
 
 
@@ -196,6 +197,7 @@ def test_demo_refuses_production(monkeypatch: pytest.MonkeyPatch, environment: S
     monkeypatch.setenv("REWARDGATE_ENVIRONMENT", "production")
     monkeypatch.setenv("REWARDGATE_FX__SOURCE", "snapshot")
     monkeypatch.setenv("REWARDGATE_MEMBER_TOKEN_SECRET", "s" * 40)
+    monkeypatch.setenv("REWARDGATE_DELIVERY_KEYS", REAL_DELIVERY_KEY)
     for name in ("TANGO", "TREMENDOUS", "PRINTFUL", "VIATOR", "CHANGE"):
         monkeypatch.setenv(f"REWARDGATE_VENDORS__{name}__ENABLED", "false")
     result = runner.invoke(cli.cli, ["demo"])
@@ -293,6 +295,7 @@ def test_serve_in_production_prints_no_secret(
     monkeypatch.setenv("REWARDGATE_ENVIRONMENT", "production")
     monkeypatch.setenv("REWARDGATE_FX__SOURCE", "snapshot")
     monkeypatch.setenv("REWARDGATE_MEMBER_TOKEN_SECRET", secret)
+    monkeypatch.setenv("REWARDGATE_DELIVERY_KEYS", REAL_DELIVERY_KEY)
     for name in ("TANGO", "TREMENDOUS", "PRINTFUL", "VIATOR", "CHANGE"):
         monkeypatch.setenv(f"REWARDGATE_VENDORS__{name}__ENABLED", "false")
     assert runner.invoke(cli.cli, ["db", "upgrade"]).exit_code == 0

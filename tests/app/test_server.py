@@ -140,6 +140,7 @@ def production(settings: Settings) -> Settings:
         environment="production",
         fx={"source": "snapshot"},
         member_token_secret="s" * 40,
+        delivery_keys="m5XlQvPnGctDRAeU-UDXQMyKKxp-J5wsrxNahFxjpLs=",
         vendors={
             name: {"enabled": False}
             for name in ("tango", "tremendous", "printful", "viator", "change")

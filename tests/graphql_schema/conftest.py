@@ -1,43 +1,12 @@
-"""GraphQL tests: the demo partner, a refreshed catalog, and a small client helper."""
+"""GraphQL tests: a small client helper and catalog lookups (the demo partner and the
+refreshed catalog are fixtures of the whole suite, in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest_asyncio
-
-from app._types import utcnow
-from app.db import Database
-from app.partners.demo import DemoSeed, seed_demo
-from app.runtime import open_services
-from app.settings import Settings
-from tests.vendors.conftest import fast_policy
-from vendors.registry import VENDORS
-
-
-@pytest_asyncio.fixture
-async def demo(database: Database, settings: Settings) -> DemoSeed:
-    return await seed_demo(
-        database,
-        secret=settings.member_token_secret.get_secret_value(),
-        now=utcnow(),
-        token_lifetime=timedelta(hours=1),
-    )
-
-
-@pytest_asyncio.fixture
-async def snapshot(database: Database, settings: Settings) -> None:
-    """Every vendor's catalog in the snapshot (the sandboxes are seeded: same every time)."""
-    async with open_services(
-        settings,
-        vendor_policies={spec.name: fast_policy(spec.name) for spec in VENDORS},
-        sandbox_rate_limits=False,
-    ) as services:
-        results = await services.catalog.refresh()
-    assert all(result.ok for result in results)
 
 
 async def gql(

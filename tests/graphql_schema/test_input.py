@@ -262,6 +262,7 @@ def production(settings: Settings) -> Settings:
         environment="production",
         fx={"source": "snapshot"},
         member_token_secret="p" * 40,
+        delivery_keys="m5XlQvPnGctDRAeU-UDXQMyKKxp-J5wsrxNahFxjpLs=",
         catalog_schedule=False,
         expiry_sweep_seconds=0,
         vendors={
