@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from vendors._config import VendorConfig
 from vendors._http import HttpPolicy, VendorHttp, json_body
 from vendors._json import loads
-from vendors.base import Capabilities, RewardKind
+from vendors.base import Capabilities, OrderRequest, RewardKind
 from vendors.errors import AmbiguousOutcome, PermanentVendorError, TransientVendorError, VendorError
 
 __all__ = ["HttpAdapter", "WireModel"]
@@ -85,6 +85,9 @@ class HttpAdapter(ABC, Generic[ConfigT]):
             return model.model_validate(loads(response.content))
         except ValueError:
             return model()
+
+    async def check_order(self, request: OrderRequest) -> None:
+        """Nothing known to refuse before the order itself (Viator overrides this)."""
 
     def breaker_state(self) -> str:
         return self.http.breaker_state

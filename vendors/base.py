@@ -289,6 +289,12 @@ class VendorAdapter(Protocol):
         """Every product the vendor offers us now."""
         ...
 
+    async def check_order(self, request: OrderRequest) -> None:
+        """Refuse with `InvalidOrderRequest` what the vendor is known to refuse (Viator's
+        booking questions left unanswered), before anything is reserved or ordered; it may
+        ask the vendor, never anything that creates."""
+        ...
+
     async def place_order(self, request: OrderRequest) -> OrderResult:
         """Order ``request`` under its idempotency key (the same key reaches the same order)."""
         ...

@@ -18,6 +18,7 @@ from vendors import Address, BookingAnswer, ExperienceDetails, Recipient, Reward
 
 __all__ = [
     "MAX_TRAVELERS",
+    "Problem",
     "RedeemRefused",
     "RedeemRequest",
     "check_for_kind",
@@ -33,14 +34,30 @@ _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{2,63}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 
 
-class RedeemRefused(Exception):
-    """A business refusal: ``code`` and ``field`` are what the API returns as a user error."""
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+    field: str | None = None
 
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+
+class RedeemRefused(Exception):
+    """A business refusal: ``code`` and ``field`` are what the API returns as a user error;
+    ``problems``, every one of them when there are several (unanswered booking questions)."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        field: str | None = None,
+        *,
+        problems: tuple[Problem, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.problems = problems or (Problem(code, message, field),)
 
 
 @dataclass(frozen=True)

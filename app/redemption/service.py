@@ -52,16 +52,19 @@ from app.pricing.rates import RateBook
 from app.redemption.delivery import DeliveryCipher
 from app.redemption.models import Redemption, RedemptionEvent, RedemptionStatus
 from app.redemption.requests import (
+    Problem,
     RedeemRefused,
     RedeemRequest,
     check_for_kind,
     check_shape,
     dump_details,
+    load_details,
     vendor_key,
 )
 from app.redemption.saga import Hook, Saga, SagaPolicy, event_row
 from app.settings import Settings
 from app.vendor_pool import VendorPool
+from vendors import InvalidOrderRequest, OrderRequest, VendorError
 from vendors.registry import VENDORS
 
 __all__ = ["Redeemed", "RedemptionService", "policy_from"]
@@ -156,6 +159,7 @@ class RedemptionService:
             except OfferError as refused:
                 raise RedeemRefused(refused.code, refused.message, refused.field) from None
         check_for_kind(request, chosen.reward.kind, now=now)
+        await self._vendor_checks(chosen, request)
 
         async def reserve(session: AsyncSession) -> tuple[Redemption, bool]:
             member, account = await member_account(session, program.id, request.member_id, now=now)
@@ -237,6 +241,30 @@ class RedemptionService:
             return Redeemed(row, None)
         await self.saga.at("committed:reserve")
         return Redeemed(row, self.start(row.id, fresh=True))
+
+    async def _vendor_checks(self, chosen: ChosenOption, request: RedeemRequest) -> None:
+        """What the first offer's vendor would refuse (Viator's booking questions), refused
+        now, before a point is held. A vendor that cannot be asked now is left to the saga."""
+        offer = chosen.best.offer
+        adapter = self.vendors.adapters.get(offer.vendor)
+        if adapter is None:
+            return
+        recipient, address, experience = load_details(dump_details(request))
+        order = OrderRequest(
+            idempotency_key="check",
+            product_id=offer.vendor_product_id,
+            amount=chosen.face_value.amount,
+            currency=chosen.face_value.currency,
+            recipient=recipient,
+            shipping_address=address,
+            experience=experience,
+        )
+        try:
+            await adapter.check_order(order)
+        except InvalidOrderRequest as refused:
+            raise _refusal(refused) from None
+        except VendorError:
+            return
 
     async def _price(
         self,
@@ -368,6 +396,28 @@ async def _find(session: AsyncSession, member_id: uuid.UUID, key: str) -> Redemp
             )
         )
     ).first()
+
+
+def _refusal(refused: InvalidOrderRequest) -> RedeemRefused:
+    if refused.vendor_code == "BOOKING_QUESTIONS" and isinstance(refused.body, list):
+        problems = tuple(
+            Problem(
+                "BOOKING_QUESTIONS",
+                f"{item.get('label') or item['question']}: {item['problem']}"
+                + (f" (traveler {item['traveler']})" if item.get("traveler") else "")
+                + (
+                    f"; one of {', '.join(item['allowedAnswers'])}"
+                    if item.get("allowedAnswers")
+                    else ""
+                ),
+                f"experience.answers.{item['question']}",
+            )
+            for item in refused.body
+        )
+        return RedeemRefused(
+            "BOOKING_QUESTIONS", refused.message, "experience.answers", problems=problems
+        )
+    return RedeemRefused("INVALID_ORDER", refused.message, None)
 
 
 def _offers_json(chosen: ChosenOption) -> str:

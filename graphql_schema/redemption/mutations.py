@@ -138,7 +138,8 @@ class RedemptionMutation:
         try:
             redeemed = await service.redeem(program, request)
         except RedeemRefused as refused:
-            return _refused(refused.code, refused.message, refused.field)
+            errors = [user_error(p.code, p.message, p.field) for p in refused.problems]
+            return RedeemPayload(redemption=None, user_errors=errors)
         row = await service.wait(redeemed, context.settings.redemption.wait_seconds)
         with suppress(KeyError):  # an earlier field of this request may have read the balance
             context.loaders.balance_by_member.clear((program.id, request.member_id))

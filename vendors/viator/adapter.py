@@ -133,11 +133,14 @@ class ViatorAdapter(HttpAdapter[ViatorConfig]):
     async def place_order(self, request: OrderRequest) -> OrderResult:
         return await self.commit(request, await self.prepare(request))
 
-    async def prepare(self, request: OrderRequest) -> Hold:
-        """Hold availability and price (a hold costs nothing and lapses by itself)."""
-        # What the booking will need, before anything is held.
+    async def check_order(self, request: OrderRequest) -> None:
+        """A phone to book with, and every booking question answered."""
         self._communication(request)
         await self.booking_answers(request)
+
+    async def prepare(self, request: OrderRequest) -> Hold:
+        """Hold availability and price (a hold costs nothing and lapses by itself)."""
+        await self.check_order(request)  # what the booking will need, before anything is held
         hold = self.parse(
             await self._post("/bookings/hold", self._booking_body(request)), models.BookingHold
         )
