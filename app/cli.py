@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
@@ -20,15 +20,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from app import __version__, background, migrations
+from app._cli_common import fail, settings_or_exit
 from app._types import utcnow
 from app.catalog.listing import RewardFilter
 from app.catalog.refresh import VendorRefresh
 from app.db import Database
 from app.log import configure_logging
+from app.ops.cli import ops_cli
 from app.partners.demo import DemoSeed, seed_demo
 from app.points import audit
 from app.runtime import open_services
-from app.settings import Settings, SettingsError, load_settings
+from app.settings import Settings
 from vendors.registry import VENDORS
 from vendors.sandbox import SandboxHub
 
@@ -53,6 +55,7 @@ points_cli = typer.Typer(help="The points ledger.", no_args_is_help=True)
 cli.add_typer(points_cli, name="points")
 catalog_cli = typer.Typer(help="The reward catalog.", no_args_is_help=True)
 cli.add_typer(catalog_cli, name="catalog")
+cli.add_typer(ops_cli, name="ops")
 
 
 def main() -> None:
@@ -86,8 +89,8 @@ def serve(
 ) -> None:
     """Run the gateway (migrates an embedded SQLite first; refuses an un-migrated PostgreSQL)."""
     if reload and workers > 1:
-        _fail("--reload runs a single process; drop --workers or --reload", code=2)
-    settings = _load_settings()
+        fail("--reload runs a single process; drop --workers or --reload", code=2)
+    settings = settings_or_exit()
     configure_logging(settings)
     state = _with_database(settings, migrations.prepare)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
@@ -137,7 +140,7 @@ def db_upgrade(
     revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
 ) -> None:
     """Apply migrations to the configured database."""
-    settings = _load_settings()
+    settings = settings_or_exit()
     configure_logging(settings)
     state = _with_database(settings, lambda db: migrations.upgrade(db, revision))
     typer.echo(f"database {state.describe()}")
@@ -146,7 +149,7 @@ def db_upgrade(
 @db_cli.command("current")
 def db_current() -> None:
     """Show the database's revision and the code's head; exit 1 when they differ."""
-    settings = _load_settings()
+    settings = settings_or_exit()
     state = _with_database(settings, migrations.status)
     typer.echo(f"database {state.describe()}")
     if not state.at_head:
@@ -161,7 +164,7 @@ def db_revision(
     ] = True,
 ) -> None:
     """Write a new migration file under app/migrations/versions (for developers)."""
-    settings = _load_settings()
+    settings = settings_or_exit()
     _with_database(settings, lambda db: migrations.revision(db, message, autogenerate=autogenerate))
 
 
@@ -170,9 +173,9 @@ def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Seed (idempotently) a demo partner, program, keys and three members with points."""
-    settings = _load_settings()
+    settings = settings_or_exit()
     if settings.is_production:
-        _fail("the demo is for development; it refuses to seed a production database", code=2)
+        fail("the demo is for development; it refuses to seed a production database", code=2)
     _with_database(settings, migrations.prepare)
     seeded = _with_database(settings, lambda db: _seed_demo(db, settings))
     if as_json:
@@ -191,12 +194,12 @@ def catalog_refresh(
     ] = None,
 ) -> None:
     """Fetch every vendor's catalog now (concurrently) and update the snapshot."""
-    settings = _load_settings()
+    settings = settings_or_exit()
     configure_logging(settings)
     _with_database(settings, migrations.prepare)
     unknown = set(vendor or ()) - {spec.name for spec in VENDORS}
     if unknown:
-        _fail(f"unknown vendor {', '.join(sorted(unknown))}", code=2)
+        fail(f"unknown vendor {', '.join(sorted(unknown))}", code=2)
     results = asyncio.run(_refresh_catalog(settings, vendor))
     if not all(result.ok for result in results):
         raise typer.Exit(1)
@@ -236,7 +239,7 @@ async def _refresh_catalog(settings: Settings, names: list[str] | None) -> list[
 @points_cli.command("expire")
 def points_expire() -> None:
     """Expire the unspent remainder of expired lots and the holds past their time, now."""
-    settings = _load_settings()
+    settings = settings_or_exit()
     configure_logging(settings)
     report = _with_database(settings, background.expire_points)
     failed = (
@@ -255,13 +258,13 @@ def points_check() -> None:
 
     It reads the whole journal: run it on a quiet ledger (a replica, a maintenance window).
     """
-    settings = _load_settings()
+    settings = settings_or_exit()
     configure_logging(settings)
     problems = _with_database(settings, _audit)
     for problem in problems:
         typer.echo(problem)
     if problems:
-        _fail(f"{len(problems)} violations of the ledger's invariants")
+        fail(f"{len(problems)} violations of the ledger's invariants")
     typer.echo("the ledger is consistent")
 
 
@@ -288,7 +291,7 @@ def sandbox_serve(
     ] = None,
 ) -> None:
     """Serve every vendor sandbox over HTTP, each under its documented API root."""
-    settings = _load_settings()
+    settings = settings_or_exit()
     configure_logging(settings)
     hub = SandboxHub(seed=settings.vendors.sandbox_seed if seed is None else seed)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
@@ -296,13 +299,6 @@ def sandbox_serve(
         typer.echo(f"{name:<11} http://{shown_host}:{port}{root}")
     typer.echo(f"{'controls':<11} http://{shown_host}:{port}/_sandbox")
     uvicorn.run(hub.app, host=host, port=port, log_config=None, access_log=False)
-
-
-def _load_settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        _fail(str(exc), code=2)
 
 
 def _with_database(settings: Settings, run: Callable[[Database], Awaitable[T]]) -> T:
@@ -316,15 +312,10 @@ def _with_database(settings: Settings, run: Callable[[Database], Awaitable[T]]) 
     try:
         return asyncio.run(go())
     except migrations.DatabaseNotMigratedError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except (OSError, DBAPIError) as exc:
-        _fail(f"cannot use the database ({_redacted(settings)}): {exc}")
+        fail(f"cannot use the database ({_redacted(settings)}): {exc}")
 
 
 def _redacted(settings: Settings) -> str:
     return make_url(settings.database_url).render_as_string(hide_password=True)
-
-
-def _fail(message: str, *, code: int = 1) -> NoReturn:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code)

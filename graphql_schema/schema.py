@@ -30,6 +30,7 @@ from graphql_schema.points.mutations import PointsMutation
 from graphql_schema.points.queries import PointsQuery
 from graphql_schema.pricing.mutations import PricingMutation
 from graphql_schema.redemption.mutations import RedemptionMutation
+from graphql_schema.redemption.ops import OpsMutation
 from graphql_schema.redemption.queries import RedemptionQuery
 from graphql_schema.redemption.types import Redemption
 
@@ -46,7 +47,7 @@ class Query(PointsQuery, CatalogQuery, RedemptionQuery):
 
 
 @strawberry.type(description="Write operations.")
-class Mutation(PointsMutation, PricingMutation, RedemptionMutation):
+class Mutation(PointsMutation, PricingMutation, RedemptionMutation, OpsMutation):
     pass
 
 

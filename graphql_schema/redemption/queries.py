@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import uuid
+
 import strawberry
 from sqlmodel import col, select
 
 from app.points.models import Member as MemberRow
+from app.points.models import Program as ProgramRow
 from app.redemption.models import Redemption as RedemptionRow
 from app.redemption.models import RedemptionStatus as Status
 from graphql_schema.context import Info
@@ -16,7 +19,7 @@ from graphql_schema.redemption.types import (
     redemption_type,
 )
 
-__all__ = ["RedemptionQuery"]
+__all__ = ["RedemptionQuery", "visible_redemption"]
 
 
 @strawberry.type
@@ -28,26 +31,8 @@ class RedemptionQuery:
     )
     async def redemption(self, info: Info, id: strawberry.ID) -> Redemption | None:
         redemption_id = global_uuid(id, "Redemption")
-        if redemption_id is None:
-            return None
-        async with info.context.database.session() as session:
-            found = (
-                await session.exec(
-                    select(RedemptionRow, MemberRow.external_id)
-                    .join(MemberRow, col(MemberRow.id) == RedemptionRow.member_id)
-                    .where(RedemptionRow.id == redemption_id)
-                )
-            ).first()
-        if found is None:
-            return None
-        row, external_id = found
-        caller = info.context.caller()
-        if caller.role != "ops" and (
-            caller.program_id != row.program_id
-            or (caller.role == "member" and caller.member_id != external_id)
-        ):
-            return None
-        return redemption_type(row, external_id)
+        found = None if redemption_id is None else await visible_redemption(info, redemption_id)
+        return None if found is None else redemption_type(*found)
 
     @strawberry.field(
         description="Redemptions waiting for ops (NEEDS_OPS), newest first.",
@@ -58,8 +43,40 @@ class RedemptionQuery:
     ) -> RedemptionConnection:
         return await redemption_page(
             info,
-            col(RedemptionRow.status) == Status.NEEDS_OPS,
+            (col(RedemptionRow.status) == Status.NEEDS_OPS)
+            & col(RedemptionRow.program_id).in_(
+                select(ProgramRow.id).where(
+                    ProgramRow.partner_id == info.context.caller().partner_id
+                )
+            ),
             first=first,
             after=after,
             query="failed",
         )
+
+
+async def visible_redemption(
+    info: Info, redemption_id: uuid.UUID
+) -> tuple[RedemptionRow, str] | None:
+    """The redemption and its member's id, if the caller may see it: a member its own, a
+    partner its members', ops those of its partner's programs."""
+    caller = info.context.caller()
+    async with info.context.database.session() as session:
+        found = (
+            await session.exec(
+                select(RedemptionRow, MemberRow.external_id, ProgramRow.partner_id)
+                .join(MemberRow, col(MemberRow.id) == RedemptionRow.member_id)
+                .join(ProgramRow, col(ProgramRow.id) == RedemptionRow.program_id)
+                .where(RedemptionRow.id == redemption_id)
+            )
+        ).first()
+    if found is None:
+        return None
+    row, external_id, partner_id = found
+    if caller.role == "ops":
+        return (row, external_id) if partner_id == caller.partner_id else None
+    if caller.program_id != row.program_id:
+        return None
+    if caller.role == "member" and caller.member_id != external_id:
+        return None
+    return row, external_id

@@ -139,6 +139,9 @@ class RedemptionConnection:
 class RedemptionPayload:
     redemption: Redemption | None
     user_errors: list[UserError]
+    outcome: str | None = strawberry.field(
+        default=None, description="What an ops action did (see the mutation)."
+    )
 
 
 async def redemption_page(

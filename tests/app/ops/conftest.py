@@ -1,0 +1,3 @@
+from tests.app.redemption.conftest import harness
+
+__all__ = ["harness"]
