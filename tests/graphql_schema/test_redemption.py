@@ -308,3 +308,60 @@ async def test_redeem_answers_within_its_wait_budget_and_the_saga_goes_on(
             await asyncio.sleep(0.1)
         assert seen["data"]["redemption"]["status"] == "COMPLETED"
         assert seen["data"]["redemption"]["delivery"] is not None
+
+
+OPS_FIELDS = "redemption { id status } outcome userErrors { code message }"
+REPLAY = f"mutation($id: ID!) {{ replayRedemption(id: $id) {{ {OPS_FIELDS} }} }}"
+CANCEL = f"mutation($id: ID!, $r: String!) {{ cancelRedemption(id: $id, reason: $r) {{ {OPS_FIELDS} }} }}"
+FAILED = "{ failedRedemptions { totalCount edges { node { id status failureReason } } } }"
+
+
+async def test_ops_list_replay_and_cancel_stuck_redemptions(
+    settings: Settings, database: Database, demo: DemoSeed
+) -> None:
+    async with _gateway(settings) as (client, state):
+        hub = state["vendors"].sandboxes
+        order = await _apple(client, token(demo))
+
+        async def stuck(key: str) -> dict[str, Any]:
+            """A redemption made while its vendors fail, then past its deadline."""
+            for name in ("tango", "tremendous"):
+                hub[name].set_faults(error_rate=1.0)
+            made: dict[str, Any] = (
+                await _redeem(client, token(demo), idempotencyKey=key, **order)
+            )["redemption"]
+            await database.write(
+                lambda session: session.exec(
+                    update(Redemption)
+                    .where(col(Redemption.idempotency_key) == key)
+                    .values(status="NEEDS_OPS", next_run_at=None, locked_by=None, locked_until=None)
+                )
+            )
+            for name in ("tango", "tremendous"):
+                hub[name].set_faults(error_rate=0.0)
+            return made
+
+        first = await stuck("stuck1")
+        failed = (await gql(client, FAILED, demo.ops_key)).json()["data"]["failedRedemptions"]
+        assert failed["totalCount"] == 1
+        assert failed["edges"][0]["node"]["id"] == first["id"]
+        forbidden = (await gql(client, FAILED, token(demo))).json()
+        assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        member = (await gql(client, REPLAY, token(demo), id=first["id"])).json()
+        assert member["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+        replayed = (await gql(client, REPLAY, demo.ops_key, id=first["id"])).json()
+        assert replayed["data"]["replayRedemption"]["redemption"]["status"] == "COMPLETED"
+        assert replayed["data"]["replayRedemption"]["outcome"] == "REPLAYED"
+
+        second = await stuck("stuck2")
+        cancelled = (await gql(client, CANCEL, demo.ops_key, id=second["id"], r="ask")).json()
+        payload = cancelled["data"]["cancelRedemption"]
+        assert payload["redemption"]["status"] == "COMPENSATED"
+        assert payload["outcome"] == "REFUNDED_ORDER_ABSENT"
+        late = (await gql(client, CANCEL, demo.ops_key, id=first["id"], r="late")).json()
+        assert late["data"]["cancelRedemption"]["userErrors"][0]["code"] == "ALREADY_COMPLETED"
+        unknown = (await gql(client, REPLAY, demo.ops_key, id="nope")).json()
+        assert unknown["data"]["replayRedemption"]["userErrors"][0]["code"] == "NOT_FOUND"
+        failed = (await gql(client, FAILED, demo.ops_key)).json()["data"]["failedRedemptions"]
+        assert failed["totalCount"] == 0

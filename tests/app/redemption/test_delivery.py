@@ -16,6 +16,7 @@ from tests.app.redemption.conftest import Harness
 from tests.app.redemption.test_saga import _reward
 from vendors import Delivery
 
+
 @pytest.mark.asyncio
 async def test_no_code_is_stored_or_logged_in_plaintext(
     harness: Harness, capfd: pytest.CaptureFixture[str], tmp_path: Path
