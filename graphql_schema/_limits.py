@@ -106,6 +106,16 @@ COSTS: Final[dict[tuple[str, str], Cost]] = {
     ("Mutation", "earnPoints"): Cost(base=10),
     ("Mutation", "quoteRedemption"): Cost(base=10),
     ("Mutation", "issueMemberToken"): Cost(base=5),
+    # A redemption may call a vendor and waits for it: worth many reads.
+    ("Mutation", "redeem"): Cost(base=50),
+    ("Mutation", "replayRedemption"): Cost(base=50),
+    ("Mutation", "cancelRedemption"): Cost(base=50),
+    ("RedeemPayload", "userErrors"): Cost(),
+    ("RedemptionPayload", "userErrors"): Cost(),
+    ("Query", "failedRedemptions"): Cost(paged_by="first", default=20),
+    ("Member", "redemptions"): Cost(paged_by="first", default=20),
+    ("RedemptionConnection", "edges"): Cost(),
+    ("RedemptionConnection", "totalCount"): Cost(base=10),
 }
 _DEFAULT: Final = Cost()
 _INTROSPECTION: Final = 500

@@ -147,7 +147,8 @@ async def test_a_quote_locks_the_points_the_redemption_costs(
     quote = (
         await gql(
             client,
-            "mutation($input: QuoteInput!) { quoteRedemption(input: $input) { quote { id points } } }",
+            "mutation($input: QuoteInput!) "
+            "{ quoteRedemption(input: $input) { quote { id points } } }",
             alice,
             input=quote_input,
         )
@@ -312,7 +313,10 @@ async def test_redeem_answers_within_its_wait_budget_and_the_saga_goes_on(
 
 OPS_FIELDS = "redemption { id status } outcome userErrors { code message }"
 REPLAY = f"mutation($id: ID!) {{ replayRedemption(id: $id) {{ {OPS_FIELDS} }} }}"
-CANCEL = f"mutation($id: ID!, $r: String!) {{ cancelRedemption(id: $id, reason: $r) {{ {OPS_FIELDS} }} }}"
+CANCEL = (
+    "mutation($id: ID!, $r: String!) "
+    f"{{ cancelRedemption(id: $id, reason: $r) {{ {OPS_FIELDS} }} }}"
+)
 FAILED = "{ failedRedemptions { totalCount edges { node { id status failureReason } } } }"
 
 

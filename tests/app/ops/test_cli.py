@@ -31,12 +31,15 @@ async def test_the_ops_commands(harness: Harness, monkeypatch: pytest.MonkeyPatc
 
     code, listed = await _invoke("ops", "failed")
     assert code == 0, listed
-    assert str(first.id) in listed and str(second.id) in listed
+    assert str(first.id) in listed
+    assert str(second.id) in listed
     assert "2 redemption(s) need ops" in listed
 
     code, shown = await _invoke("ops", "show", str(first.id))
     assert code == 0, shown
-    assert "NEEDS_OPS" in shown and first.vendor_key in shown and "hold" in shown
+    assert "NEEDS_OPS" in shown
+    assert first.vendor_key in shown
+    assert "hold" in shown
 
     code, said = await _invoke("ops", "cancel", str(first.id), "--reason", "member asked")
     assert code == 0, said

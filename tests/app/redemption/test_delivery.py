@@ -25,7 +25,9 @@ async def test_no_code_is_stored_or_logged_in_plaintext(
     row = await harness.redeem(harness.process(), ids, **details)
     assert row.status == RedemptionStatus.COMPLETED
     delivery = harness.processes[0].cipher.open(row.delivery)
-    assert delivery is not None and delivery.code and delivery.pin
+    assert delivery is not None
+    assert delivery.code
+    assert delivery.pin
     secrets = [delivery.code, delivery.pin]
     # Every row of every table, as the database returns it.
     dumped = []
@@ -34,7 +36,8 @@ async def test_no_code_is_stored_or_logged_in_plaintext(
             rows = (await connection.execute(text(f'SELECT * FROM "{table.name}"'))).all()
             dumped.append(repr(rows))
     stored = "\n".join(dumped)
-    assert row.delivery is not None and row.delivery in stored, "the dump holds the token"
+    assert row.delivery is not None
+    assert row.delivery in stored, "the dump holds the token"
     for secret in secrets:
         assert secret not in stored
     # And the SQLite files themselves, write-ahead log included.
@@ -52,7 +55,8 @@ async def test_no_code_is_stored_or_logged_in_plaintext(
 def test_a_rotated_key_still_opens_what_the_old_one_sealed() -> None:
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     sealed = DeliveryCipher(old).seal(Delivery(code="CODE-1", pin="1234"))
-    assert sealed is not None and "CODE-1" not in sealed
+    assert sealed is not None
+    assert "CODE-1" not in sealed
     rotated = DeliveryCipher(f"{new}, {old}")
     assert rotated.open(sealed) == Delivery(code="CODE-1", pin="1234")
     resealed = rotated.rotate(sealed)
