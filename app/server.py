@@ -36,6 +36,7 @@ from app.partners.demo import public_demo_key_hashes
 from app.pricing.fx import FxError, StaleRates
 from app.pricing.rates import RateBook
 from app.redemption.service import RedemptionService
+from app.redemption.webhooks import webhook_endpoint
 from app.runtime import open_services
 from app.settings import Settings, load_settings
 from app.vendor_pool import VendorPool
@@ -120,6 +121,7 @@ def create_app(settings: Settings, *, schema: BaseSchema | None = None) -> Starl
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", _healthz, methods=["GET"]),
             Route("/readyz", _readyz, methods=["GET"]),
+            Route("/webhooks/vendors/{vendor}", webhook_endpoint, methods=["POST"]),
         ],
         middleware=middleware,
         lifespan=lifespan,

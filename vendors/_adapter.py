@@ -17,6 +17,7 @@ from vendors._http import HttpPolicy, VendorHttp, json_body
 from vendors._json import loads
 from vendors.base import Capabilities, OrderRequest, RewardKind
 from vendors.errors import AmbiguousOutcome, PermanentVendorError, TransientVendorError, VendorError
+from vendors.webhooks import WebhookHint
 
 __all__ = ["HttpAdapter", "WireModel"]
 
@@ -88,6 +89,9 @@ class HttpAdapter(ABC, Generic[ConfigT]):
 
     async def check_order(self, request: OrderRequest) -> None:
         """Nothing known to refuse before the order itself (Viator overrides this)."""
+
+    def read_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookHint:
+        raise NotImplementedError(f"{self.name} sends no webhooks")
 
     def breaker_state(self) -> str:
         return self.http.breaker_state

@@ -8,13 +8,17 @@ canonical `OrderStatus`, and the raw status is kept beside it for ops.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from vendors.money import Money, quantize_up
+
+if TYPE_CHECKING:
+    from vendors.webhooks import WebhookHint
 
 __all__ = [
     "IDEMPOTENCY_KEY",
@@ -315,6 +319,11 @@ class VendorAdapter(Protocol):
 
     async def cancel_order(self, vendor_reference: str, reason: str) -> OrderResult:
         """Undo the order where the vendor allows it; `PermanentVendorError` where it does not."""
+        ...
+
+    def read_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookHint:
+        """Which orders a webhook of this vendor's is about; `WebhookRefused` for one that is
+        not the vendor's (a bad signature), `NotImplementedError` where it sends none."""
         ...
 
     def breaker_state(self) -> str:

@@ -21,7 +21,7 @@ from sqlmodel import Field, SQLModel
 
 from app._types import ExactDecimal, UTCDateTime, utcnow
 
-__all__ = ["TERMINAL", "Redemption", "RedemptionEvent", "RedemptionStatus"]
+__all__ = ["TERMINAL", "Redemption", "RedemptionEvent", "RedemptionStatus", "VendorWebhook"]
 
 
 class RedemptionStatus(StrEnum):
@@ -116,3 +116,16 @@ class RedemptionEvent(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=64)
     detail: str | None = Field(default=None, max_length=1000)
     actor: str | None = Field(default=None, max_length=100)
+
+
+class VendorWebhook(SQLModel, table=True):
+    """A vendor webhook received once (a redelivery of the same event is recognised)."""
+
+    __tablename__ = "vendor_webhook"
+    __table_args__ = (UniqueConstraint("vendor", "event_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    vendor: str = Field(max_length=32)
+    event_id: str = Field(max_length=200)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    woken: int = Field(default=0)  # redemptions it made due

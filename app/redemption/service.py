@@ -127,6 +127,7 @@ class RedemptionService:
             hook=hook,
         )
         self._tasks: set[asyncio.Task[Redemption | None]] = set()
+        self._wake = asyncio.Event()
 
     # -- making one -------------------------------------------------------------------------
 
@@ -380,12 +381,16 @@ class RedemptionService:
         if pending:
             await asyncio.wait(pending, timeout=seconds)
 
+    def wake(self) -> None:
+        """Tell this process's worker that something is due now (a vendor webhook)."""
+        self._wake.set()
+
     async def open(self, stack: AsyncExitStack, *, worker: bool) -> None:
         stack.push_async_callback(self.drain)
         if worker:
             from app.redemption.worker import Worker
 
-            await Worker(self).start(stack)
+            await Worker(self, wake=self._wake).start(stack)
 
 
 async def _find(session: AsyncSession, member_id: uuid.UUID, key: str) -> Redemption | None:

@@ -68,10 +68,10 @@ async def claim_due(
 class Worker:
     """One process's worker loop over the service's saga."""
 
-    def __init__(self, service: RedemptionService) -> None:
+    def __init__(self, service: RedemptionService, *, wake: asyncio.Event | None = None) -> None:
         self.service = service
         self.settings = service.settings.redemption
-        self.wake = asyncio.Event()
+        self.wake = wake or asyncio.Event()
         self._running: set[asyncio.Task[object]] = set()
 
     async def start(self, stack: AsyncExitStack) -> None:

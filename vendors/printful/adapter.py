@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from vendors import webhooks
 from vendors._adapter import HttpAdapter
 from vendors._http import HttpPolicy, classify_status
 from vendors._json import JSON_HEADERS, dumps
@@ -44,6 +45,7 @@ from vendors.errors import (
 from vendors.money import Money
 from vendors.printful import models
 from vendors.printful.config import PrintfulConfig
+from vendors.webhooks import WebhookHint
 
 __all__ = ["REGION_COUNTRIES", "PrintfulAdapter"]
 
@@ -235,6 +237,30 @@ class PrintfulAdapter(HttpAdapter[PrintfulConfig]):
                 return None
             raise
         return self.parse(response, models.OrderEnvelope).result
+
+    def read_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookHint:
+        """Signed with the webhook's secret key, hex-decoded (``x-pf-webhook-signature``, hex
+        HMAC-SHA256 of the body); ``{type, data{order{id, external_id}}}``. No event id: a
+        redelivery has the same body."""
+        try:
+            key = bytes.fromhex(self.config.webhook_secret.get_secret_value())
+        except ValueError:
+            raise webhooks.WebhookRefused(
+                "the configured Printful webhook secret is not hex"
+            ) from None
+        webhooks.signed_with(key, body, webhooks.header(headers, "x-pf-webhook-signature"))
+        event = webhooks.body_of(body)
+        data = webhooks.member(event, "data")
+        order = webhooks.member(data, "order")
+        key_text, reference = (
+            webhooks.text(order.get("external_id")),
+            webhooks.text(order.get("id")),
+        )
+        return WebhookHint(
+            event_id=webhooks.digest_id(body),
+            keys=(key_text,) if key_text else (),
+            references=(reference,) if reference else (),
+        )
 
     def classify(self, response: httpx.Response, creates: bool) -> VendorError | None:
         if response.is_success:

@@ -4,9 +4,12 @@ from pydantic import Field, SecretStr
 
 from vendors._config import VendorConfig
 
-__all__ = ["SANDBOX_TOKEN", "PrintfulConfig"]
+__all__ = ["SANDBOX_TOKEN", "SANDBOX_WEBHOOK_SECRET", "PrintfulConfig"]
 
 SANDBOX_TOKEN = "sandbox-printful-token"
+SANDBOX_WEBHOOK_SECRET = (
+    "73616e64626f782d7072696e7466756c2d776562686f6f6b"  # hex, as Printful shows it
+)
 
 
 class PrintfulConfig(VendorConfig):
@@ -22,4 +25,9 @@ class PrintfulConfig(VendorConfig):
         min_length=1,
         description="The store to act on, sent as X-PF-Store-Id: needed with an account-level "
         "token (a store-level token names its store itself).",
+    )
+    webhook_secret: SecretStr = Field(
+        default=SecretStr(SANDBOX_WEBHOOK_SECRET),
+        description="The webhook's secret_key (hex): Printful signs each webhook with it "
+        "(x-pf-webhook-signature, HMAC-SHA256 of the body).",
     )

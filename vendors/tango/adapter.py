@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from vendors import webhooks
 from vendors._adapter import HttpAdapter
 from vendors._http import HttpPolicy, classify_status
 from vendors._json import JSON_HEADERS, dumps
@@ -57,6 +58,7 @@ from vendors.tango.models import (
     Order,
     OrderList,
 )
+from vendors.webhooks import WebhookHint
 
 __all__ = ["TangoAdapter"]
 
@@ -204,6 +206,21 @@ class TangoAdapter(HttpAdapter[TangoConfig]):
         raise self.cannot_cancel(
             "Tango cancels only unredeemed Choice products (Reward Link) within 5 days; "
             "gift card orders are final"
+        )
+
+    def read_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookHint:
+        """``AsyncOrderStatus`` events: ``{eventId, eventData{externalRefID,
+        referenceOrderId}}``. Tango does not sign them: they are hints only."""
+        event = webhooks.body_of(body)
+        data = webhooks.member(event, "eventData")
+        key, reference = (
+            webhooks.text(data.get("externalRefID")),
+            webhooks.text(data.get("referenceOrderId")),
+        )
+        return WebhookHint(
+            event_id=webhooks.text(event.get("eventId")) or webhooks.digest_id(body),
+            keys=(key,) if key else (),
+            references=(reference,) if reference else (),
         )
 
     def classify(self, response: httpx.Response, creates: bool) -> VendorError | None:

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from vendors import webhooks
 from vendors._adapter import HttpAdapter
 from vendors._http import HttpPolicy, classify_status
 from vendors._json import JSON_HEADERS, dumps
@@ -42,6 +43,7 @@ from vendors.errors import AmbiguousOutcome, VendorError
 from vendors.money import Money, inverse_rate, minor_units
 from vendors.tremendous import models
 from vendors.tremendous.config import TremendousConfig
+from vendors.webhooks import WebhookHint
 
 __all__ = ["TremendousAdapter"]
 
@@ -171,6 +173,24 @@ class TremendousAdapter(HttpAdapter[TremendousConfig]):
         for reward in failed:
             await self.http.request("POST", f"/rewards/{reward.id}/cancel", idempotent=True)
         return await self.get_order(vendor_reference)
+
+    def read_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookHint:
+        """Signed with the webhook's private key (``Tremendous-Webhook-Signature:
+        sha256=<hex>``); ``{event, uuid, payload{resource{id, type}}}``: an order's id names
+        the order, a reward's names none of ours (every Tremendous order in flight is asked)."""
+        webhooks.signed_with(
+            self.config.webhook_key.get_secret_value().encode(),
+            body,
+            webhooks.header(headers, "Tremendous-Webhook-Signature"),
+        )
+        event = webhooks.body_of(body)
+        payload = webhooks.member(event, "payload")
+        resource = webhooks.member(payload, "resource")
+        order = webhooks.text(resource.get("id")) if resource.get("type") == "orders" else None
+        return WebhookHint(
+            event_id=webhooks.text(event.get("uuid")) or webhooks.digest_id(body),
+            references=(order,) if order else (),
+        )
 
     def classify(self, response: httpx.Response, creates: bool) -> VendorError | None:
         if response.is_success:

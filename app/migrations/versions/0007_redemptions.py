@@ -1,9 +1,9 @@
-"""Redemptions: the saga's row (lease, vendor key, state) and its history; quotes name the
-catalog ids and the offer they priced.
+"""Redemptions: the saga's row (lease, vendor key, state), its history, the vendor webhooks
+received; quotes name the catalog ids and the offer they priced.
 
 Revision ID: 0007_redemptions
 Revises: 0006_search_index
-Create Date: 2026-12-02 14:04:30.430736
+Create Date: 2026-12-02 14:36:04.425011
 """
 
 from collections.abc import Sequence
@@ -21,6 +21,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "vendor_webhook",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("vendor", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("event_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("received_at", UTCDateTime(), nullable=False),
+        sa.Column("woken", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_vendor_webhook")),
+        sa.UniqueConstraint("vendor", "event_id", name=op.f("uq_vendor_webhook_vendor_event_id")),
+    )
     op.create_table(
         "redemption",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -143,3 +153,4 @@ def downgrade() -> None:
         batch_op.drop_index("ix_redemption_due")
 
     op.drop_table("redemption")
+    op.drop_table("vendor_webhook")

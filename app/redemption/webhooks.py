@@ -1,0 +1,113 @@
+"""``POST /webhooks/vendors/{vendor}``: a vendor says something changed; the reconciler asks.
+
+The webhook is verified by the vendor's adapter where the vendor signs (a bad signature is a
+401 and changes nothing), recorded once per event (a redelivery is acknowledged and ignored),
+and then only makes the redemptions it names due now and wakes this process's worker, which
+asks the vendor for the order's real state. Nothing in a webhook's body is trusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, true, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from app.log import get_logger
+from app.redemption.models import Redemption, RedemptionStatus, VendorWebhook
+from app.redemption.service import RedemptionService
+from vendors.webhooks import WebhookHint, WebhookRefused
+
+__all__ = ["Receipt", "receive", "webhook_endpoint"]
+
+_logger = get_logger(__name__)
+_IN_FLIGHT = (RedemptionStatus.POINTS_RESERVED, RedemptionStatus.VENDOR_PENDING)
+MAX_EVENT_ID = 200
+
+
+@dataclass(frozen=True)
+class Receipt:
+    duplicate: bool
+    woken: int
+
+
+class UnknownVendor(Exception):
+    pass
+
+
+async def receive(
+    service: RedemptionService, vendor: str, headers: dict[str, str], body: bytes
+) -> Receipt:
+    """Verify, deduplicate and act on one webhook; `WebhookRefused`, `UnknownVendor`."""
+    adapter = service.vendors.adapters.get(vendor)
+    if adapter is None:
+        raise UnknownVendor(vendor)
+    try:
+        hint = adapter.read_webhook(headers, body)
+    except NotImplementedError:
+        raise UnknownVendor(vendor) from None
+    now = service.clock()
+
+    async def work(session: AsyncSession) -> Receipt:
+        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        first = (
+            await session.exec(
+                insert(VendorWebhook)
+                .values(vendor=vendor, event_id=hint.event_id[:MAX_EVENT_ID], received_at=now)
+                .on_conflict_do_nothing()
+                .returning(col(VendorWebhook.id))
+            )
+        ).first()
+        if first is None:
+            return Receipt(duplicate=True, woken=0)
+        woken = await _make_due(session, vendor, hint, now)
+        await session.exec(
+            update(VendorWebhook).where(col(VendorWebhook.id) == first[0]).values(woken=woken)
+        )
+        return Receipt(duplicate=False, woken=woken)
+
+    receipt = await service.database.write(work)
+    if receipt.woken:
+        service.wake()
+    return receipt
+
+
+async def _make_due(session: AsyncSession, vendor: str, hint: WebhookHint, now: object) -> int:
+    named = []
+    if hint.keys:
+        named.append(col(Redemption.vendor_key).in_(hint.keys))
+    if hint.references:
+        named.append(col(Redemption.vendor_reference).in_(hint.references))
+    result = await session.exec(
+        update(Redemption)
+        .where(
+            col(Redemption.vendor) == vendor,
+            col(Redemption.status).in_(_IN_FLIGHT),
+            col(Redemption.next_run_at) > now,
+            or_(*named) if named else true(),
+        )
+        .values(next_run_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+async def webhook_endpoint(request: Request) -> JSONResponse:
+    vendor = request.path_params["vendor"]
+    body = await request.body()
+    try:
+        receipt = await receive(request.state.redemptions, vendor, dict(request.headers), body)
+    except UnknownVendor:
+        return JSONResponse({"error": f"no webhooks from {vendor!r} here"}, status_code=404)
+    except WebhookRefused as refused:
+        _logger.warning("webhook.refused", vendor=vendor, reason=str(refused))
+        return JSONResponse({"error": str(refused)}, status_code=401)
+    _logger.info(
+        "webhook.received", vendor=vendor, duplicate=receipt.duplicate, woken=receipt.woken
+    )
+    return JSONResponse({"received": True, "duplicate": receipt.duplicate})
