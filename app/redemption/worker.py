@@ -15,7 +15,7 @@ import contextlib
 import uuid
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, update
 from sqlmodel import col, select
@@ -30,15 +30,15 @@ from app.redemption.models import Redemption
 if TYPE_CHECKING:
     from app.redemption.service import RedemptionService
 
-__all__ = ["Worker", "claim_due"]
+__all__ = ["Worker", "claim_due", "claim_statement"]
 
 _logger = get_logger(__name__)
 
 
-async def claim_due(
-    database: Database, *, owner: str, now: datetime, lease: timedelta, limit: int
-) -> list[uuid.UUID]:
-    """Take the lease of up to ``limit`` due redemptions, oldest due first."""
+def claim_statement(*, owner: str, now: datetime, lease: timedelta, limit: int) -> Any:
+    """``UPDATE … RETURNING id``: take the lease of up to ``limit`` due redemptions, oldest
+    due first. Rows another transaction is claiming are skipped, not waited for (``SKIP
+    LOCKED``), and the row updated is checked again (a claim that committed meanwhile wins)."""
     free = or_(col(Redemption.locked_until).is_(None), col(Redemption.locked_until) < now)
     due = col(Redemption.next_run_at) <= now
     candidates = (
@@ -48,19 +48,22 @@ async def claim_due(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    return (
+        update(Redemption)
+        .where(col(Redemption.id).in_(candidates.scalar_subquery()), due, free)
+        .values(locked_by=owner, locked_until=now + lease, runs=col(Redemption.runs) + 1)
+        .returning(col(Redemption.id))
+    )
+
+
+async def claim_due(
+    database: Database, *, owner: str, now: datetime, lease: timedelta, limit: int
+) -> list[uuid.UUID]:
+    """Take the lease of up to ``limit`` due redemptions (`claim_statement`), in one write."""
+    statement = claim_statement(owner=owner, now=now, lease=lease, limit=limit)
 
     async def work(session: AsyncSession) -> list[uuid.UUID]:
-        claimed = await session.exec(
-            update(Redemption)
-            .where(col(Redemption.id).in_(candidates.scalar_subquery()), due, free)
-            .values(
-                locked_by=owner,
-                locked_until=now + lease,
-                runs=col(Redemption.runs) + 1,
-            )
-            .returning(col(Redemption.id))
-        )
-        return [row[0] for row in claimed.all()]
+        return [row[0] for row in (await session.exec(statement)).all()]
 
     return await database.write(work)
 

@@ -4,6 +4,7 @@ here fails when its guard is taken out (docs/redemption.md lists them)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +15,7 @@ from app.points import expiry
 from app.points.models import Hold, HoldStatus
 from app.redemption.models import Redemption, RedemptionStatus
 from app.redemption.requests import RedeemRefused, RedeemRequest
-from app.redemption.worker import Worker, claim_due
+from app.redemption.worker import Worker, claim_due, claim_statement
 from tests.app.redemption.conftest import ADA, Harness, crash_at
 from tests.app.redemption.test_saga import START, _reward
 from vendors import OrderRequest, OrderResult
@@ -243,3 +244,32 @@ async def test_a_worker_resumes_what_was_in_flight_when_its_process_died(
             )
         ).all()
     assert set(statuses) == {RedemptionStatus.COMPLETED}
+
+
+async def test_concurrent_claims_skip_each_others_rows_on_postgresql(
+    harness: Harness, postgresql_only: None
+) -> None:
+    """Two claims in flight at once, the first not yet committed: the second neither waits
+    for it (SKIP LOCKED) nor takes what it holds; after the first commits, nothing is left."""
+    ids, details = await _reward(harness, "change")
+    for _ in range(4):
+        await harness.redeem(harness.process(crash_at("committed:reserve")), ids, **details)
+    now = harness.clock() + timedelta(seconds=harness.settings.redemption.lease_seconds + 1)
+    lease = timedelta(seconds=30)
+    engine = harness.database.engine
+    async with engine.connect() as first, engine.connect() as second:
+        await first.begin()
+        taken = (
+            await first.execute(claim_statement(owner="a", now=now, lease=lease, limit=2))
+        ).all()
+        assert len(taken) == 2
+        await second.begin()
+        async with asyncio.timeout(5):  # a claim that waited for the first would hang here
+            rest = (
+                await second.execute(claim_statement(owner="b", now=now, lease=lease, limit=10))
+            ).all()
+        assert {r[0] for r in rest}.isdisjoint({r[0] for r in taken})
+        assert len(rest) == 2
+        await first.commit()
+        await second.commit()
+    assert await claim_due(harness.database, owner="c", now=now, lease=lease, limit=10) == []

@@ -43,7 +43,8 @@ async def _pending(harness: Harness, vendor: str) -> Redemption:
     harness.sandbox(vendor).set_faults(completion_delay_seconds=3_600)
     row = await harness.redeem(harness.process(), ids, **details)
     assert row.status == RedemptionStatus.VENDOR_PENDING
-    assert row.next_run_at is not None and row.next_run_at > harness.clock()
+    assert row.next_run_at is not None
+    assert row.next_run_at > harness.clock()
     return row
 
 
