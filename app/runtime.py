@@ -43,7 +43,9 @@ async def open_services(
         database = Database.from_settings(settings)
         stack.push_async_callback(database.dispose)
         vendors = VendorPool.open(
-            settings.vendors, policies=vendor_policies, sandbox_rate_limits=sandbox_rate_limits
+            settings.vendors,
+            policies=vendor_policies,
+            sandbox_rate_limits=sandbox_rate_limits and settings.vendors.sandbox_rate_limits,
         )
         stack.push_async_callback(vendors.aclose)
         rates = RateBook(

@@ -60,6 +60,8 @@ class HttpAdapter(ABC, Generic[ConfigT]):
         policy = policy or self.default_policy
         if config.timeout_seconds:
             policy = policy.replace(timeout=config.timeout_seconds)
+        if config.requests_per_second:
+            policy = policy.replace(max_rate=config.requests_per_second, rate_period=1.0)
         auth, headers = self.credentials(config)
         self.http = VendorHttp(
             self.name,

@@ -26,6 +26,13 @@ class VendorConfig(BaseModel):
     timeout_seconds: float | None = Field(
         default=None, gt=0, le=600, description="Per-call timeout; unset: the vendor's default."
     )
+    requests_per_second: float | None = Field(
+        default=None,
+        gt=0,
+        le=100_000,
+        description="How fast the gateway may call the vendor; unset: the vendor's documented "
+        "limit (an account with a negotiated limit sets its own).",
+    )
     catalog_refresh_seconds: int = Field(
         default=3_600, ge=60, le=7 * 86_400, description="How often the catalog is refreshed."
     )

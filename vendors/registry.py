@@ -59,6 +59,11 @@ class VendorsConfig(BaseModel):
     sandbox_seed: int = Field(
         default=20261123, description="Seed of the in-process sandboxes (their catalog and faults)."
     )
+    sandbox_rate_limits: bool = Field(
+        default=True,
+        description="The in-process sandboxes refuse calls over each vendor's documented "
+        "limit (429), as the vendors do; off for load tests of the gateway itself.",
+    )
 
     def of(self, name: str) -> Any:
         return getattr(self, name)

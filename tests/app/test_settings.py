@@ -13,7 +13,7 @@ from app.settings import (
     env_var_name,
     load_settings,
 )
-from vendors.registry import VendorsConfig
+from vendors.registry import VENDORS
 
 
 @pytest.fixture(autouse=True)
@@ -131,9 +131,8 @@ def _production(
     if delivery_key:
         monkeypatch.setenv("REWARDGATE_DELIVERY_KEYS", REAL_DELIVERY_KEY)
     if not vendors:
-        for name in VendorsConfig.model_fields:
-            if name != "sandbox_seed":
-                monkeypatch.setenv(f"REWARDGATE_VENDORS__{name.upper()}__ENABLED", "false")
+        for spec in VENDORS:
+            monkeypatch.setenv(f"REWARDGATE_VENDORS__{spec.name.upper()}__ENABLED", "false")
 
 
 def test_production_refuses_the_public_development_secret(

@@ -65,3 +65,13 @@ async def test_readyz_lists_vendor_circuits(client: httpx.AsyncClient) -> None:
     body = (await client.get("/readyz")).json()
     assert {entry["vendor"] for entry in body["vendors"]} == {spec.name for spec in VENDORS}
     assert all(entry["breaker"] == "closed" for entry in body["vendors"])
+
+
+async def test_a_vendor_rate_set_in_settings_replaces_the_documented_one() -> None:
+    config = VendorsConfig.model_validate({"tango": {"requests_per_second": 250}})
+    pool = VendorPool.open(config)
+    try:
+        assert pool.adapters["tango"].http.policy.max_rate == 250  # type: ignore[attr-defined]
+        assert pool.adapters["tremendous"].http.policy.max_rate == 9  # type: ignore[attr-defined]
+    finally:
+        await pool.aclose()
