@@ -28,6 +28,7 @@ work must therefore be safe to run again: it only touches the database through i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import threading
 import time
@@ -128,6 +129,12 @@ class Database:
                 self.url, schema=schema, pool_size=pool_size, echo=echo
             )
         self._write_engine = self.engine.execution_options(**{_WRITE: True})
+        # SQLite has one writer at a time: writers of this process queue here, in order,
+        # instead of in SQLite's busy handler, which sleeps up to 100 ms between tries (under
+        # load most of a write's time). Other processes still meet the busy timeout.
+        self._one_writer: asyncio.Lock | contextlib.AbstractAsyncContextManager[None] = (
+            asyncio.Lock() if self.is_sqlite else contextlib.nullcontext()
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -212,6 +219,7 @@ class Database:
 
     async def _run_write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         async with (
+            self._one_writer,
             AsyncSession(self._write_engine, expire_on_commit=False) as session,
             session.begin(),
         ):

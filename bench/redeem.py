@@ -1,0 +1,190 @@
+"""Redemptions through GraphQL: completed per second, SQL write transactions per completed
+redemption, and 2,000 in flight against a slow vendor.
+
+1. **Throughput**: ``rewardgate serve`` as started by default (one worker, JSON logs on, the
+   in-process sandboxes) with the vendors' rate limits lifted (zero-latency sandboxes), loaded
+   by ``--clients`` concurrent clients in this process until ``--redemptions`` completed;
+   on SQLite and, with ``--postgres``, on PostgreSQL. Target: >= 200/s on PostgreSQL.
+2. **Write transactions per completed redemption**, counted (every `Database.write` is one)
+   in process over 200 redemptions. Target: <= 3.
+3. **In flight**: a sandbox served over HTTP answering every call after 1 s; ``--inflight``
+   redeem mutations sent at once from this process. Reports the mutation's p99 (target
+   <= 2.5 s: it answers within its 2 s wait budget), that all complete, and the gateway's peak
+   RSS.
+
+    python -m bench.redeem [--redemptions 2000] [--clients 32] [--inflight 2000]
+                           [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.db import Database
+from app.redemption.models import RedemptionStatus
+from app.redemption.requests import RedeemRequest
+from app.runtime import open_services
+from bench._harness import GATEWAY, server, settings_for, workdir
+from bench._redemptions import (
+    MEMBERS,
+    Target,
+    database_env,
+    outcome,
+    prepare_members,
+    redeem_body,
+    sandbox_server,
+    the_reward,
+    unlimited,
+    vendor_urls,
+)
+from vendors import Recipient
+
+
+def _headers(api_key: str) -> dict[str, str]:
+    return {"Content-Type": "application/json", "Authorization": f"Bearer {api_key}"}
+
+
+async def _throughput(url: str, api_key: str, target: Target, count: int, clients: int) -> Any:
+    """Send ``count`` redemptions over ``clients`` connections; (per second, statuses)."""
+    statuses: dict[str, int] = {}
+    next_n = iter(range(count))
+    async with httpx.AsyncClient(base_url=url, timeout=60, headers=_headers(api_key)) as client:
+
+        async def one_client() -> None:
+            for n in next_n:
+                response = await client.post("/graphql", content=redeem_body(target, n))
+                payload = response.json()["data"]["redeem"]
+                status = payload["redemption"]["status"] if payload["redemption"] else "REFUSED"
+                statuses[status] = statuses.get(status, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return statuses.get("COMPLETED", 0) / elapsed, statuses
+
+
+async def _writes_per_redemption(env: dict[str, str], count: int) -> float:
+    """Redemptions through the service itself, every write transaction counted."""
+    async with open_services(settings_for(env)) as services:
+        async with services.database.session() as session:
+            reward, option, program = await the_reward(session)
+        writes = 0
+        original = Database.write
+
+        async def counted(self: Database, work: Any, **options: Any) -> Any:
+            nonlocal writes
+            writes += 1
+            return await original(self, work, **options)
+
+        completed = 0
+        Database.write = counted  # type: ignore[method-assign]
+        try:
+            for n in range(count):
+                request = RedeemRequest(
+                    member_id=f"bench{n % MEMBERS}",
+                    reward_id=reward.id,
+                    option_id=option.id,
+                    idempotency_key=f"w{n}",
+                    recipient=Recipient("Bench Mark", "bench@example.com"),
+                )
+                redeemed = await services.redemptions.redeem(program, request)
+                row = await services.redemptions.wait(redeemed, 30)
+                completed += row.status == RedemptionStatus.COMPLETED
+        finally:
+            Database.write = original  # type: ignore[method-assign]
+        return writes / max(completed, 1)
+
+
+async def _in_flight(url: str, api_key: str, target: Target, count: int) -> list[float]:
+    limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
+    async with httpx.AsyncClient(
+        base_url=url, timeout=120, limits=limits, headers=_headers(api_key)
+    ) as client:
+
+        async def one(n: int) -> float:
+            started = time.perf_counter()
+            response = await client.post("/graphql", content=redeem_body(target, n, "f"))
+            assert response.json()["data"]["redeem"]["redemption"], response.text
+            return time.perf_counter() - started
+
+        return list(await asyncio.gather(*(one(n) for n in range(count))))
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _run_backend(name: str, postgres: str | None, args: argparse.Namespace) -> None:
+    with workdir() as directory, database_env(postgres) as db_env:
+        prepared, target = asyncio.run(prepare_members(directory, **db_env, **unlimited()))
+        env = prepared.env
+        with server(GATEWAY, env) as gateway:
+            rate, statuses = asyncio.run(
+                _throughput(
+                    gateway.url, prepared.demo.api_key, target, args.redemptions, args.clients
+                )
+            )
+        stored = asyncio.run(outcome(env))
+        print(
+            f"{name:<11} throughput: {rate:7.1f} completed redemptions/s "
+            f"({args.redemptions} over {args.clients} clients in this process; answers "
+            f"{statuses}; stored {stored})"
+        )
+        writes = asyncio.run(_writes_per_redemption(env, 200))
+        print(f"{name:<11} write transactions per completed redemption: {writes:.2f} (target <= 3)")
+        if args.inflight and name == "sqlite":
+            _in_flight_run(prepared.env, prepared.demo.api_key, target, args.inflight)
+
+
+def _in_flight_run(env: dict[str, str], api_key: str, target: Target, count: int) -> None:
+    settings = settings_for(env)
+    with sandbox_server(settings.vendors.sandbox_seed) as sandbox:
+        httpx.patch(
+            f"{sandbox}/_sandbox/{target.vendor}/faults", json={"latency_ms": 1000}
+        ).raise_for_status()
+        slow = {**env, **vendor_urls(sandbox)}
+        with server(GATEWAY, slow) as gateway:
+            started = time.perf_counter()
+            latencies = asyncio.run(_in_flight(gateway.url, api_key, target, count))
+            answered = time.perf_counter() - started
+            while True:
+                stored = asyncio.run(outcome(slow))
+                if not {"POINTS_RESERVED", "VENDOR_PENDING"} & set(stored):
+                    break
+                time.sleep(0.5)
+            done = time.perf_counter() - started
+            rss = _peak_rss_mb(gateway.pid)
+    p99 = statistics.quantiles(latencies, n=100)[98]
+    print(
+        f"in flight   {count} at once, vendor answering in 1 s: redeem p99 {p99:.2f} s "
+        f"(target <= 2.5), all answered in {answered:.1f} s, all settled in {done:.1f} s "
+        f"({stored}), gateway peak RSS {rss:.0f} MB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--redemptions", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--inflight", type=int, default=2000, help="0: skip")
+    parser.add_argument("--postgres", default=None, help="a PostgreSQL URL: also run there")
+    args = parser.parse_args()
+    _run_backend("sqlite", None, args)
+    if args.postgres:
+        _run_backend("postgresql", args.postgres, args)
+    print(f"this machine: {os.cpu_count()} cores, shared by the gateway and the load generator")
+
+
+if __name__ == "__main__":
+    main()
