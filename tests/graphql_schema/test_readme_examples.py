@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from app.partners.demo import DemoSeed
-from tests.graphql_schema.conftest import gql
+from tests.graphql_schema.conftest import find_reward, gql, option_of
 from tests.graphql_schema.test_points import alice
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("snapshot")]
@@ -34,3 +34,16 @@ async def test_every_example_runs(client: httpx.AsyncClient, demo: DemoSeed) -> 
     assert asked == {"points", "minPoints", "minValue", "maxValue", "faceValue"}
     for name in asked:
         assert any(option[name] is not None for option in options), f"{name}: null everywhere"
+
+
+REDEEM = README.split("```graphql\n", 2)[2].split("```", 1)[0]
+
+
+async def test_the_redeem_example_runs(client: httpx.AsyncClient, demo: DemoSeed) -> None:
+    apple = await find_reward(client, alice(demo), brand="Apple", currency="USD")
+    body = (
+        await gql(client, REDEEM, alice(demo), reward=apple["id"], option=option_of(apple, "25"))
+    ).json()
+    assert "errors" not in body, body
+    assert body["data"]["redeem"]["userErrors"] == []
+    assert body["data"]["redeem"]["redemption"]["status"] == "COMPLETED"
