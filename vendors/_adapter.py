@@ -107,7 +107,12 @@ class HttpAdapter(ABC, Generic[ConfigT]):
         try:
             return model.model_validate(body)
         except ValidationError as exc:
-            what = f"unexpected body (HTTP {response.status_code}): {exc.errors()[:3]}"
+            # Where and what, never the values: a vendor body may carry codes and pins.
+            problems = [
+                f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+                for error in exc.errors(include_input=False, include_url=False)[:3]
+            ]
+            what = f"unexpected body (HTTP {response.status_code}): {'; '.join(problems)}"
             error: type[TransientVendorError | AmbiguousOutcome] = (
                 AmbiguousOutcome if creates else TransientVendorError
             )

@@ -250,6 +250,8 @@ class OrderResult:
     created_at: datetime | None = None
     detail: str | None = None
     replayed: bool = False
+    # A two-phase vendor's order not committed yet (a Printful draft): no order is made.
+    draft: bool = False
 
 
 @dataclass(frozen=True, slots=True)

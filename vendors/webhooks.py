@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+_PRINTABLE_ID = re.compile(r"[\x21-\x7e]{1,200}")
 
 __all__ = [
     "WebhookHint",
@@ -41,6 +45,9 @@ class WebhookHint:
     event_id: str
     keys: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
+    # Verified as the vendor's (signed). An unsigned hint that names no order wakes nothing:
+    # anyone could send it, and each would make every order in flight at the vendor due.
+    signed: bool = True
 
     @property
     def names_orders(self) -> bool:
@@ -51,9 +58,13 @@ def signed_with(key: bytes, body: bytes, signature: str | None) -> None:
     """Refuse unless ``signature`` (hex, optionally ``sha256=``) is the body's HMAC-SHA256."""
     if not signature:
         raise WebhookRefused("the webhook is not signed")
+    if not key:
+        raise WebhookRefused("no webhook key is configured for this vendor")
     given = signature.strip().removeprefix("sha256=").lower()
+    if not _HEX_DIGEST.fullmatch(given):
+        raise WebhookRefused("the webhook's signature is not a SHA-256 digest")
     expected = hmac.new(key, body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(given, expected):
+    if not hmac.compare_digest(given.encode("ascii"), expected.encode("ascii")):
         raise WebhookRefused("the webhook's signature does not match")
 
 
@@ -79,7 +90,16 @@ def member(parent: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def text(value: Any) -> str | None:
-    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+    """An id from a webhook's body: a string or an integer, printable, at most 200
+    characters; `WebhookRefused` for anything that is none of those."""
+    if value is None:
+        return None
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise WebhookRefused("an id in the webhook is neither a string nor a number")
+    written = str(value)
+    if not _PRINTABLE_ID.fullmatch(written):
+        raise WebhookRefused("an id in the webhook is empty, too long or not printable")
+    return written
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

@@ -27,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.points import ledger
 from app.points.models import JournalEntry
 from app.redemption.models import TERMINAL, Redemption, RedemptionEvent, RedemptionStatus
-from app.redemption.saga import event_row
+from app.redemption.saga import LeaseLost, event_row, fenced_update, new_lease
 from app.redemption.service import RedemptionService
 from vendors import OrderResult, OrderStatus, VendorError
 
@@ -87,8 +87,8 @@ async def replay(service: RedemptionService, redemption_id: uuid.UUID, *, actor:
         "runs": col(Redemption.runs) + 1,
         "next_run_at": now + service.policy.lease,
     }
-    taken = await _take(service, row, actor, "replay", values, now, reason=None)
-    finished = await service.saga.drive(taken.id, fresh=False)
+    taken, lease = await _take(service, row, actor, "replay", values, now, reason=None)
+    finished = await service.saga.drive(taken.id, fresh=False, lease=lease)
     return OpsResult(finished or await _get(service, redemption_id), "REPLAYED")
 
 
@@ -113,13 +113,15 @@ async def cancel(
             "the reward was delivered; its points are spent (credit the member with "
             "earnPoints if a goodwill refund is due)",
         )
-    taken = await _take(service, row, actor, "cancel_started", {}, now, reason=reason)
+    taken, lease = await _take(service, row, actor, "cancel_started", {}, now, reason=reason)
     try:
-        outcome, found = await _undo_at_vendor(service, taken, reason)
+        async with service.saga.lease_kept(taken.id, lease):
+            outcome, found = await _undo_at_vendor(service, taken, reason)
     except OpsRefused as refused:
-        await _release(service, taken, actor, refused.message, reason)
+        await _release(service, taken, lease, actor, refused.message, reason)
         raise
-    return OpsResult(await _refund(service, taken, actor, outcome, found, reason), outcome)
+    refunded = await _refund(service, taken, lease, actor, outcome, found, reason)
+    return OpsResult(refunded, outcome)
 
 
 async def _undo_at_vendor(
@@ -139,10 +141,16 @@ async def _undo_at_vendor(
             "OUTCOME_UNKNOWN",
             f"{row.vendor} cannot say whether the order exists ({error.message}); nothing refunded",
         ) from error
-    if found is None or (adapter.capabilities.two_phase and found.status is OrderStatus.UNKNOWN):
+    if found is None or found.draft:
         return CancelOutcome.REFUNDED_ORDER_ABSENT, found
     if found.status in (OrderStatus.FAILED, OrderStatus.CANCELLED):
         return CancelOutcome.REFUNDED_ORDER_FAILED, found
+    if found.status is OrderStatus.UNKNOWN:
+        raise OpsRefused(
+            "OUTCOME_UNKNOWN",
+            f"{row.vendor} has the order in a state it does not explain ({found.raw_status}); "
+            "nothing refunded",
+        )
     if not adapter.capabilities.cancel:
         raise OpsRefused(
             "CANNOT_CANCEL",
@@ -166,6 +174,7 @@ async def _undo_at_vendor(
 async def _refund(
     service: RedemptionService,
     row: Redemption,
+    lease: str,
     actor: str,
     outcome: CancelOutcome,
     found: OrderResult | None,
@@ -189,7 +198,8 @@ async def _refund(
                 vendor_status=found.status.value,
                 vendor_raw_status=found.raw_status[:64],
             )
-        changed = await _fenced(session, row, service.owner, values)
+        # Still this claim's, still in the state the vendor was asked about.
+        changed = await _fenced(session, row, lease, values, same_status=True)
         await ledger.void_hold(session, row.hold_id, now=now)
         await _audit(
             session, row, actor, "cancel", RedemptionStatus.COMPENSATED, outcome, now, reason
@@ -208,9 +218,10 @@ async def _take(
     now: datetime,
     *,
     reason: str | None,
-) -> Redemption:
-    """The redemption's lease for this ops action, with ``values`` set; refused while
-    another process runs it."""
+) -> tuple[Redemption, str]:
+    """A claim of the redemption for this ops action (its token), with ``values`` set;
+    refused while a process runs it."""
+    lease = new_lease(service.owner)
 
     async def work(session: AsyncSession) -> Redemption:
         changed = (
@@ -225,7 +236,7 @@ async def _take(
                     ),
                 )
                 .values(
-                    locked_by=service.owner,
+                    locked_by=lease,
                     locked_until=now + service.policy.lease,
                     updated_at=now,
                     **values,
@@ -241,16 +252,16 @@ async def _take(
         await _audit(session, row, actor, action, RedemptionStatus(taken.status), None, now, reason)
         return taken
 
-    return await service.database.write(work)
+    return await service.database.write(work), lease
 
 
 async def _release(
-    service: RedemptionService, row: Redemption, actor: str, why: str, reason: str
+    service: RedemptionService, row: Redemption, lease: str, actor: str, why: str, reason: str
 ) -> None:
     now = service.clock()
 
     async def work(session: AsyncSession) -> None:
-        await _fenced(session, row, service.owner, {"locked_by": None, "locked_until": None})
+        await _fenced(session, row, lease, {"locked_by": None, "locked_until": None})
         await _audit(
             session,
             row,
@@ -266,19 +277,17 @@ async def _release(
 
 
 async def _fenced(
-    session: AsyncSession, row: Redemption, owner: str, values: dict[str, Any]
+    session: AsyncSession,
+    row: Redemption,
+    lease: str,
+    values: dict[str, Any],
+    *,
+    same_status: bool = False,
 ) -> Redemption:
-    changed = (
-        await session.exec(
-            update(Redemption)
-            .where(col(Redemption.id) == row.id, col(Redemption.locked_by) == owner)
-            .values(**values)
-            .returning(*Redemption.__table__.columns)  # type: ignore[attr-defined]
-        )
-    ).first()
-    if changed is None:
-        raise OpsRefused("IN_PROGRESS", "another process took the redemption meanwhile")
-    return Redemption.model_validate(dict(changed._mapping))
+    try:
+        return await fenced_update(session, row, lease, values, same_status=same_status)
+    except LeaseLost:
+        raise OpsRefused("IN_PROGRESS", "another process took the redemption meanwhile") from None
 
 
 async def _audit(

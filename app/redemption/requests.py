@@ -32,6 +32,7 @@ MAX_ANSWERS = 100
 MAX_TEXT = 200
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{2,63}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,8 @@ def _check_experience(request: RedeemRequest, now: datetime) -> None:
             "RECIPIENT_REQUIRED", "an experience needs a lead traveller (recipient)", "recipient"
         )
     try:
+        if not _DAY.fullmatch(experience.travel_date):
+            raise ValueError(experience.travel_date)
         day = date.fromisoformat(experience.travel_date)
     except ValueError:
         raise RedeemRefused(

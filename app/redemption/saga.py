@@ -10,11 +10,12 @@
           any state: deadline passed, order lost, ledger refused ──▶ NEEDS_OPS (hold kept)
 
 `Saga.drive` runs one redemption as far as it can go now. It runs only under the
-redemption's lease (``locked_by`` is this saga's ``owner``): the service takes it when it
-creates the redemption, the worker when it picks a due one. Every state change is one
-transaction whose ``UPDATE`` is fenced by the lease and the status it started from, and the
-ledger movement that goes with it (post, void) is in that same transaction; nothing is sent to
-a vendor before the state it is sent from is committed.
+redemption's lease: ``locked_by`` holds the token of one claim (`new_lease`: this process and
+a random part), taken by the service when it creates the redemption, by the worker when it
+picks a due one, by an ops action; a later claim, even by the same process, is another token.
+Every state change is one transaction whose ``UPDATE`` is fenced by the lease and the status
+it started from, and the ledger movement that goes with it (post, void) is in that same
+transaction; nothing is sent to a vendor before the state it is sent from is committed.
 
 The rules that keep exactly one order per redemption:
 
@@ -34,11 +35,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
 import orjson
@@ -69,7 +72,15 @@ from vendors import (
     VendorUnavailable,
 )
 
-__all__ = ["Hook", "LeaseLost", "Saga", "SagaPolicy", "event_row"]
+__all__ = [
+    "Hook",
+    "LeaseLost",
+    "Saga",
+    "SagaPolicy",
+    "event_row",
+    "fenced_update",
+    "new_lease",
+]
 
 T = TypeVar("T")
 Hook = Callable[[str], Awaitable[None]]
@@ -78,7 +89,11 @@ _logger = get_logger(__name__)
 
 # A vendor hold this close to its end is held again rather than committed.
 _HOLD_MARGIN = timedelta(seconds=30)
+# The claim the current `Saga.drive` runs under (each run is a task of its own).
+_LEASE: contextvars.ContextVar[str] = contextvars.ContextVar("redemption_lease")
 _DETAIL = 1000
+_REFERENCE = 200
+_MICRO = Decimal("0.000001")
 
 
 class LeaseLost(Exception):
@@ -155,7 +170,6 @@ class Saga:
         cipher: DeliveryCipher,
         policy: SagaPolicy,
         *,
-        owner: str,
         clock: Clock,
         hook: Hook | None = None,
     ) -> None:
@@ -163,28 +177,64 @@ class Saga:
         self.adapters = adapters
         self.cipher = cipher
         self.policy = policy
-        self.owner = owner
         self.clock = clock
         self.hook = hook
 
-    async def drive(self, redemption_id: uuid.UUID, *, fresh: bool) -> Redemption | None:
+    async def drive(
+        self, redemption_id: uuid.UUID, *, fresh: bool, lease: str
+    ) -> Redemption | None:
         """Run the redemption until it is terminal, waits (a retry or a poll is due later) or
-        needs ops. ``fresh``: its current vendor key was minted by the caller's own
-        transaction just now, so it cannot have been sent. None when the lease is not ours."""
+        needs ops, under the claim ``lease``. ``fresh``: its current vendor key was minted by
+        the caller's own transaction just now, so it cannot have been sent. None when the
+        lease is not (or no longer) this claim's."""
         row = await self._load(redemption_id)
-        if row is None or row.locked_by != self.owner:
+        if row is None or row.locked_by != lease:
             return None
-        while True:
-            step = await self._step(row, fresh)
-            try:
-                row = await self._commit(row, step)
-            except LeaseLost:
-                _logger.warning("redemption.lease_lost", redemption=str(redemption_id))
-                return None
-            await self.at(f"committed:{row.status}")
-            if not step.go_on:
-                return row
-            fresh = True
+        held = _LEASE.set(lease)
+        try:
+            while True:
+                step = await self._step(row, fresh)
+                try:
+                    row = await self._commit(row, step)
+                except LeaseLost:
+                    _logger.warning("redemption.lease_lost", redemption=str(redemption_id))
+                    return None
+                await self.at(f"committed:{row.status}")
+                if not step.go_on:
+                    return row
+                fresh = True
+        finally:
+            _LEASE.reset(held)
+
+    async def give_up_run(self, redemption_id: uuid.UUID, lease: str, error: BaseException) -> None:
+        """A run ended by an error of ours (a bug, a vendor value we cannot store): release the
+        lease and try again later, or hand it to ops once its deadline has passed, so that it
+        never sits in flight unseen."""
+        row = await self._load(redemption_id)
+        if row is None or row.locked_by != lease:
+            return
+        now = self.clock()
+        reason = f"a run failed: {type(error).__name__}: {error}"[:_DETAIL]
+        values: dict[str, Any] = {
+            "locked_by": None,
+            "locked_until": None,
+            "updated_at": now,
+            "failure_reason": reason,
+            "next_run_at": now + self.policy.backoff(row.runs),
+        }
+        if now >= row.deadline_at:
+            values.update(status=RedemptionStatus.NEEDS_OPS, next_run_at=None)
+
+        async def work(session: AsyncSession) -> None:
+            await fenced_update(session, row, lease, values, same_status=True)
+            step = _Step(
+                RedemptionStatus(values.get("status", row.status)), {"failure_reason": reason}
+            )
+            step.events.append(_Event("state", "run_failed", type(error).__name__, reason))
+            await _record(session, row, step, now)
+
+        with contextlib.suppress(LeaseLost):
+            await self.database.write(work)
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -286,13 +336,20 @@ class Saga:
     def _result(
         self, row: Redemption, result: OrderResult, events: list[_Event], *, ordered: bool
     ) -> _Step:
+        if len(result.vendor_reference) > _REFERENCE:
+            return self._needs_ops(
+                row,
+                events,
+                f"{row.vendor}'s order reference is longer than {_REFERENCE} characters",
+            )
         known: dict[str, Any] = {
             "vendor_reference": result.vendor_reference,
             "vendor_status": result.status.value,
             "vendor_raw_status": result.raw_status[:64],
         }
         if result.charged is not None:
-            known["charged_amount"] = result.charged.amount
+            # Stored to the micro-unit (NUMERIC(20, 6)); no currency has finer minor units.
+            known["charged_amount"] = result.charged.amount.quantize(_MICRO, ROUND_HALF_UP)
             known["charged_currency"] = result.charged.currency
             if result.charged != Money(row.quoted_amount, row.quoted_currency):
                 events.append(
@@ -510,7 +567,7 @@ class Saga:
     async def _call(self, operation: str, row: Redemption, call: Callable[[], Awaitable[T]]) -> T:
         await self.at(f"before:{operation}")
         try:
-            async with self._lease_kept(row.id):
+            async with self.lease_kept(row.id, _LEASE.get()):
                 return await call()
         finally:
             await self.at(f"after:{operation}")
@@ -521,18 +578,33 @@ class Saga:
             await self.hook(point)
 
     @contextlib.asynccontextmanager
-    async def _lease_kept(self, redemption_id: uuid.UUID) -> AsyncIterator[None]:
-        """Renew the lease while a vendor call takes longer than a third of it."""
+    async def lease_kept(self, redemption_id: uuid.UUID, lease: str) -> AsyncIterator[None]:
+        """Renew the claim ``lease`` while a vendor call takes longer than a third of it. A
+        renewal that fails is tried again at the next period; one that finds the lease gone
+        stops (the commit after the call is then fenced off)."""
         period = self.policy.lease.total_seconds() / 3
 
         async def renew() -> None:
             while True:
                 await asyncio.sleep(period)
-                await self.database.write(
-                    lambda session: _renew(
-                        session, redemption_id, self.owner, self.clock() + self.policy.lease
+                try:
+                    kept = await self.database.write(
+                        lambda session: _renew(
+                            session, redemption_id, lease, self.clock() + self.policy.lease
+                        )
                     )
-                )
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    _logger.warning(
+                        "redemption.lease_renewal_failed",
+                        redemption=str(redemption_id),
+                        error=repr(error),
+                    )
+                    continue
+                if not kept:
+                    _logger.warning("redemption.lease_lost", redemption=str(redemption_id))
+                    return
 
         task = asyncio.create_task(renew())
         try:
@@ -555,26 +627,13 @@ class Saga:
             values.update(locked_by=None, locked_until=None, next_run_at=step.next_run_at)
 
         async def work(session: AsyncSession) -> Redemption:
-            changed = (
-                await session.exec(
-                    update(Redemption)
-                    .where(
-                        col(Redemption.id) == row.id,
-                        col(Redemption.locked_by) == self.owner,
-                        col(Redemption.status) == row.status,
-                    )
-                    .values(**values)
-                    .returning(*Redemption.__table__.columns)  # type: ignore[attr-defined]
-                )
-            ).first()
-            if changed is None:
-                raise LeaseLost(str(row.id))
+            changed = await fenced_update(session, row, _LEASE.get(), values, same_status=True)
             if step.post is not None:
                 await ledger.post_hold(session, row.hold_id, now=now, amount=step.post)
             if step.void:
                 await ledger.void_hold(session, row.hold_id, now=now)
             await _record(session, row, step, now)
-            return Redemption.model_validate(dict(changed._mapping))
+            return changed
 
         try:
             return await self.database.write(work)
@@ -584,14 +643,46 @@ class Saga:
             return await self._commit(row, problem)
 
 
+async def fenced_update(
+    session: AsyncSession,
+    row: Redemption,
+    lease: str,
+    values: dict[str, Any],
+    *,
+    same_status: bool = False,
+) -> Redemption:
+    """Set ``values`` on the redemption if the claim ``lease`` still holds it (and, with
+    ``same_status``, it is still in ``row``'s status); `LeaseLost` otherwise."""
+    conditions = [col(Redemption.id) == row.id, col(Redemption.locked_by) == lease]
+    if same_status:
+        conditions.append(col(Redemption.status) == row.status)
+    changed = (
+        await session.exec(
+            update(Redemption)
+            .where(*conditions)
+            .values(**values)
+            .returning(*Redemption.__table__.columns)  # type: ignore[attr-defined]
+        )
+    ).first()
+    if changed is None:
+        raise LeaseLost(str(row.id))
+    return Redemption.model_validate(dict(changed._mapping))
+
+
 async def _renew(
-    session: AsyncSession, redemption_id: uuid.UUID, owner: str, until: datetime
-) -> None:
-    await session.exec(
+    session: AsyncSession, redemption_id: uuid.UUID, lease: str, until: datetime
+) -> bool:
+    renewed = await session.exec(
         update(Redemption)
-        .where(col(Redemption.id) == redemption_id, col(Redemption.locked_by) == owner)
+        .where(col(Redemption.id) == redemption_id, col(Redemption.locked_by) == lease)
         .values(locked_until=until)
     )
+    return bool(renewed.rowcount)
+
+
+def new_lease(owner: str) -> str:
+    """A claim's token: the process, and a random part of its own."""
+    return f"{owner}/{secrets.token_hex(4)}"
 
 
 async def _record(session: AsyncSession, row: Redemption, step: _Step, now: datetime) -> None:
@@ -624,8 +715,9 @@ def _found(found: OrderResult | None) -> str:
 
 
 def _uncommitted(adapter: VendorAdapter, found: OrderResult) -> bool:
-    """A two-phase order found before its commit (a Printful draft): not an order yet."""
-    return adapter.capabilities.two_phase and found.status is OrderStatus.UNKNOWN
+    """A two-phase order found before its commit (a Printful draft): not an order yet. Any
+    other status the adapter cannot name is an order of unknown state: polled, not redone."""
+    return adapter.capabilities.two_phase and found.draft
 
 
 def _share(row: Redemption, charged: Money | None) -> int | None:

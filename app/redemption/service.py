@@ -15,6 +15,7 @@ and however many requests race; with another input it is refused.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
@@ -61,7 +62,7 @@ from app.redemption.requests import (
     load_details,
     vendor_key,
 )
-from app.redemption.saga import Hook, Saga, SagaPolicy, event_row
+from app.redemption.saga import Hook, Saga, SagaPolicy, event_row, new_lease
 from app.settings import Settings
 from app.vendor_pool import VendorPool
 from vendors import InvalidOrderRequest, OrderRequest, VendorError
@@ -118,13 +119,7 @@ class RedemptionService:
         self.policy = policy_from(settings)
         self.owner = owner or process_owner()
         self.saga = Saga(
-            database,
-            vendors.adapters,
-            self.cipher,
-            self.policy,
-            owner=self.owner,
-            clock=self.clock,
-            hook=hook,
+            database, vendors.adapters, self.cipher, self.policy, clock=self.clock, hook=hook
         )
         self._tasks: set[asyncio.Task[Redemption | None]] = set()
         self._wake = asyncio.Event()
@@ -161,6 +156,8 @@ class RedemptionService:
                 raise RedeemRefused(refused.code, refused.message, refused.field) from None
         check_for_kind(request, chosen.reward.kind, now=now)
         await self._vendor_checks(chosen, request)
+
+        lease = new_lease(self.owner)
 
         async def reserve(session: AsyncSession) -> tuple[Redemption, bool]:
             member, account = await member_account(session, program.id, request.member_id, now=now)
@@ -200,7 +197,7 @@ class RedemptionService:
                 vendor_key=vendor_key(redemption_id, 1),
                 status=RedemptionStatus.POINTS_RESERVED,
                 runs=1,
-                locked_by=self.owner,
+                locked_by=lease,
                 locked_until=now + self.policy.lease,
                 # Due as soon as the lease lapses: a process that dies leaves it to the worker.
                 next_run_at=now + self.policy.lease,
@@ -241,7 +238,7 @@ class RedemptionService:
         if not created:
             return Redeemed(row, None)
         await self.saga.at("committed:reserve")
-        return Redeemed(row, self.start(row.id, fresh=True))
+        return Redeemed(row, self.start(row.id, fresh=True, lease=lease))
 
     async def _vendor_checks(self, chosen: ChosenOption, request: RedeemRequest) -> None:
         """What the first offer's vendor would refuse (Viator's booking questions), refused
@@ -336,22 +333,28 @@ class RedemptionService:
 
     # -- running ----------------------------------------------------------------------------
 
-    def start(self, redemption_id: uuid.UUID, *, fresh: bool) -> asyncio.Task[Redemption | None]:
-        """Run the saga of a redemption whose lease this process holds, as a task the service
-        keeps until it ends (and waits for at shutdown)."""
-        task = asyncio.create_task(self._drive(redemption_id, fresh), name=f"saga:{redemption_id}")
+    def start(
+        self, redemption_id: uuid.UUID, *, fresh: bool, lease: str
+    ) -> asyncio.Task[Redemption | None]:
+        """Run the saga of a redemption under the claim ``lease``, as a task the service keeps
+        until it ends (and waits for at shutdown)."""
+        task = asyncio.create_task(
+            self._drive(redemption_id, fresh, lease), name=f"saga:{redemption_id}"
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _drive(self, redemption_id: uuid.UUID, fresh: bool) -> Redemption | None:
+    async def _drive(self, redemption_id: uuid.UUID, fresh: bool, lease: str) -> Redemption | None:
         try:
-            return await self.saga.drive(redemption_id, fresh=fresh)
+            return await self.saga.drive(redemption_id, fresh=fresh, lease=lease)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            # The lease lapses and the worker tries again; the state is as last committed.
+        except Exception as error:
+            # The state is as last committed: try again later, or hand it to ops.
             _logger.exception("redemption.run_failed", redemption=str(redemption_id))
+            with contextlib.suppress(Exception):
+                await self.saga.give_up_run(redemption_id, lease, error)
             return None
 
     async def wait(self, redeemed: Redeemed, seconds: float) -> Redemption:

@@ -79,6 +79,8 @@ async def receive(
 
 
 async def _make_due(session: AsyncSession, vendor: str, hint: WebhookHint, now: object) -> int:
+    if not hint.names_orders and not hint.signed:
+        return 0
     named = []
     if hint.keys:
         named.append(col(Redemption.vendor_key).in_(hint.keys))

@@ -26,6 +26,7 @@ from app.background import run_until_exit
 from app.db import Database
 from app.log import get_logger
 from app.redemption.models import Redemption
+from app.redemption.saga import new_lease
 
 if TYPE_CHECKING:
     from app.redemption.service import RedemptionService
@@ -35,10 +36,11 @@ __all__ = ["Worker", "claim_due", "claim_statement"]
 _logger = get_logger(__name__)
 
 
-def claim_statement(*, owner: str, now: datetime, lease: timedelta, limit: int) -> Any:
-    """``UPDATE … RETURNING id``: take the lease of up to ``limit`` due redemptions, oldest
-    due first. Rows another transaction is claiming are skipped, not waited for (``SKIP
-    LOCKED``), and the row updated is checked again (a claim that committed meanwhile wins)."""
+def claim_statement(*, lease: str, now: datetime, period: timedelta, limit: int) -> Any:
+    """``UPDATE … RETURNING id``: claim up to ``limit`` due redemptions under the token
+    ``lease`` for ``period``, oldest due first. Rows another transaction is claiming are
+    skipped, not waited for (``SKIP LOCKED``), and the row updated is checked again (a claim
+    that committed meanwhile wins)."""
     free = or_(col(Redemption.locked_until).is_(None), col(Redemption.locked_until) < now)
     due = col(Redemption.next_run_at) <= now
     candidates = (
@@ -51,16 +53,17 @@ def claim_statement(*, owner: str, now: datetime, lease: timedelta, limit: int) 
     return (
         update(Redemption)
         .where(col(Redemption.id).in_(candidates.scalar_subquery()), due, free)
-        .values(locked_by=owner, locked_until=now + lease, runs=col(Redemption.runs) + 1)
+        .values(locked_by=lease, locked_until=now + period, runs=col(Redemption.runs) + 1)
         .returning(col(Redemption.id))
     )
 
 
 async def claim_due(
-    database: Database, *, owner: str, now: datetime, lease: timedelta, limit: int
+    database: Database, *, lease: str, now: datetime, period: timedelta, limit: int
 ) -> list[uuid.UUID]:
-    """Take the lease of up to ``limit`` due redemptions (`claim_statement`), in one write."""
-    statement = claim_statement(owner=owner, now=now, lease=lease, limit=limit)
+    """Claim up to ``limit`` due redemptions for ``period`` under the token ``lease``
+    (`claim_statement`), in one write."""
+    statement = claim_statement(lease=lease, now=now, period=period, limit=limit)
 
     async def work(session: AsyncSession) -> list[uuid.UUID]:
         return [row[0] for row in (await session.exec(statement)).all()]
@@ -86,15 +89,16 @@ class Worker:
         if room <= 0:
             return []
         service = self.service
+        lease = new_lease(service.owner)
         claimed = await claim_due(
             service.database,
-            owner=service.owner,
+            lease=lease,
             now=service.clock(),
-            lease=service.policy.lease,
+            period=service.policy.lease,
             limit=room,
         )
         for redemption_id in claimed:
-            task = service.start(redemption_id, fresh=False)
+            task = service.start(redemption_id, fresh=False, lease=lease)
             self._running.add(task)
             task.add_done_callback(self._running.discard)
         return claimed

@@ -25,6 +25,8 @@ __all__ = [
     "bad_input",
     "decode_cursor",
     "encode_cursor",
+    "newest_first",
+    "older_than",
     "page_size",
     "time_position",
 ]
@@ -95,3 +97,13 @@ def time_position(after: str, query: str) -> tuple[datetime, uuid.UUID]:
     if found[0].tzinfo is None:
         raise bad_input("`after` is not a cursor this API made", "after")
     return found
+
+
+def older_than(created: Any, row_id: Any, position: tuple[datetime, uuid.UUID]) -> Any:
+    """The keyset condition of a newest-first page after ``position``."""
+    moment, last_id = position
+    return (created < moment) | ((created == moment) & (row_id < last_id))
+
+
+def newest_first(created: Any, row_id: Any) -> tuple[Any, Any]:
+    return created.desc(), row_id.desc()

@@ -8,7 +8,7 @@ import strawberry
 
 from vendors.money import minor_units
 
-__all__ = ["EMPTY_PAGE", "Money", "PageInfo"]
+__all__ = ["EMPTY_PAGE", "Money", "PageInfo", "page_info"]
 
 
 @strawberry.type(description="An exact amount in an ISO 4217 currency.")
@@ -31,6 +31,17 @@ class PageInfo:
     has_previous_page: bool
     start_cursor: str | None
     end_cursor: str | None
+
+
+def page_info(cursors: list[str], *, more: bool, after: bool) -> PageInfo:
+    """The page info of a forward page whose edges have ``cursors``: ``more`` rows follow it,
+    ``after`` a cursor started it."""
+    return PageInfo(
+        has_next_page=more,
+        has_previous_page=after,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+    )
 
 
 EMPTY_PAGE = PageInfo(

@@ -12,8 +12,14 @@ from app.points.models import JournalEntry, LedgerAccount
 from app.points.models import Member as MemberRow
 from graphql_schema.context import Info
 from graphql_schema.core.errors import UserError, not_authenticated
-from graphql_schema.core.paging import encode_cursor, page_size, time_position
-from graphql_schema.core.types import EMPTY_PAGE, Money, PageInfo
+from graphql_schema.core.paging import (
+    encode_cursor,
+    newest_first,
+    older_than,
+    page_size,
+    time_position,
+)
+from graphql_schema.core.types import EMPTY_PAGE, Money, PageInfo, page_info
 from graphql_schema.redemption.types import (
     RedemptionConnection,
     member_condition,
@@ -145,18 +151,11 @@ class Member:
             total = (
                 await session.exec(select(func.count()).where(JournalEntry.account_id == account))
             ).one()
+            created, entry_id = col(JournalEntry.created_at), col(JournalEntry.id)
             if position is not None:
-                moment, entry_id = position
-                query = query.where(
-                    (col(JournalEntry.created_at) < moment)
-                    | ((col(JournalEntry.created_at) == moment) & (col(JournalEntry.id) < entry_id))
-                )
+                query = query.where(older_than(created, entry_id, position))
             rows = (
-                await session.exec(
-                    query.order_by(
-                        col(JournalEntry.created_at).desc(), col(JournalEntry.id).desc()
-                    ).limit(size + 1)
-                )
+                await session.exec(query.order_by(*newest_first(created, entry_id)).limit(size + 1))
             ).all()
         page = rows[:size]
         edges = [
@@ -174,11 +173,8 @@ class Member:
         ]
         return PointsActivityConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > size,
-                has_previous_page=position is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
+            page_info=page_info(
+                [edge.cursor for edge in edges], more=len(rows) > size, after=position is not None
             ),
             total_count=int(total),
         )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable
+
 import strawberry
 
-from app.ops.actions import OpsRefused, cancel, replay
+from app.ops.actions import OpsRefused, OpsResult, cancel, replay
 from app.redemption.models import Redemption as RedemptionRow
+from app.redemption.service import RedemptionService
 from graphql_schema.context import Info
 from graphql_schema.core.errors import user_error
 from graphql_schema.core.ids import global_uuid
@@ -29,17 +33,10 @@ class OpsMutation:
         permission_classes=[OpsOnly],
     )
     async def replay_redemption(self, info: Info, id: strawberry.ID) -> RedemptionPayload:
-        found = await _ops_redemption(info, id)
-        if found is None:
-            return _refused("NOT_FOUND", "no such redemption", "id")
-        try:
-            result = await replay(info.context.redemptions, found[0].id, actor=_actor(info))
-        except OpsRefused as refused:
-            return _refused(refused.code, refused.message)
-        return RedemptionPayload(
-            redemption=redemption_type(result.redemption, found[1]),
-            user_errors=[],
-            outcome=result.outcome,
+        return await _act(
+            info,
+            id,
+            lambda service, redemption_id, actor: replay(service, redemption_id, actor=actor),
         )
 
     @strawberry.mutation(
@@ -52,26 +49,35 @@ class OpsMutation:
     async def cancel_redemption(
         self, info: Info, id: strawberry.ID, reason: str
     ) -> RedemptionPayload:
-        found = await _ops_redemption(info, id)
-        if found is None:
-            return _refused("NOT_FOUND", "no such redemption", "id")
-        try:
-            result = await cancel(
-                info.context.redemptions, found[0].id, actor=_actor(info), reason=reason
-            )
-        except OpsRefused as refused:
-            return _refused(refused.code, refused.message)
-        return RedemptionPayload(
-            redemption=redemption_type(result.redemption, found[1]),
-            user_errors=[],
-            outcome=result.outcome,
+        return await _act(
+            info,
+            id,
+            lambda service, redemption_id, actor: cancel(
+                service, redemption_id, actor=actor, reason=reason
+            ),
         )
+
+
+Action = Callable[[RedemptionService, uuid.UUID, str], Awaitable[OpsResult]]
+
+
+async def _act(info: Info, id: strawberry.ID, action: Action) -> RedemptionPayload:
+    """Run an ops action on a redemption of the ops key's partner, answered as a payload."""
+    found = await _ops_redemption(info, id)
+    if found is None:
+        return _refused("NOT_FOUND", "no such redemption", "id")
+    actor = f"ops-key:{info.context.caller().partner_id}"
+    try:
+        result = await action(info.context.redemptions, found[0].id, actor)
+    except OpsRefused as refused:
+        return _refused(refused.code, refused.message)
+    return RedemptionPayload(
+        redemption=redemption_type(result.redemption, found[1]),
+        user_errors=[],
+        outcome=result.outcome,
+    )
 
 
 async def _ops_redemption(info: Info, id: strawberry.ID) -> tuple[RedemptionRow, str] | None:
     redemption_id = global_uuid(id, "Redemption")
     return None if redemption_id is None else await visible_redemption(info, redemption_id)
-
-
-def _actor(info: Info) -> str:
-    return f"ops-key:{info.context.caller().partner_id}"

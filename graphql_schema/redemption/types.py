@@ -17,8 +17,14 @@ from graphql_schema.catalog.types import Node, Reward
 from graphql_schema.context import Info
 from graphql_schema.core.errors import UserError
 from graphql_schema.core.ids import global_id
-from graphql_schema.core.paging import encode_cursor, page_size, time_position
-from graphql_schema.core.types import Money, PageInfo
+from graphql_schema.core.paging import (
+    encode_cursor,
+    newest_first,
+    older_than,
+    page_size,
+    time_position,
+)
+from graphql_schema.core.types import Money, PageInfo, page_info
 
 __all__ = [
     "Delivery",
@@ -169,18 +175,11 @@ async def redemption_page(
                 .where(condition)
             )
         ).one()
+        created, row_id = col(RedemptionRow.created_at), col(RedemptionRow.id)
         if position is not None:
-            moment, row_id = position
-            statement = statement.where(
-                (col(RedemptionRow.created_at) < moment)
-                | ((col(RedemptionRow.created_at) == moment) & (col(RedemptionRow.id) < row_id))
-            )
+            statement = statement.where(older_than(created, row_id, position))
         rows = (
-            await session.exec(
-                statement.order_by(
-                    col(RedemptionRow.created_at).desc(), col(RedemptionRow.id).desc()
-                ).limit(size + 1)
-            )
+            await session.exec(statement.order_by(*newest_first(created, row_id)).limit(size + 1))
         ).all()
     page = rows[:size]
     edges = [
@@ -192,11 +191,8 @@ async def redemption_page(
     ]
     return RedemptionConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(rows) > size,
-            has_previous_page=position is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+        page_info=page_info(
+            [edge.cursor for edge in edges], more=len(rows) > size, after=position is not None
         ),
         total_count=int(total),
     )

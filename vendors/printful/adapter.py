@@ -292,6 +292,7 @@ class PrintfulAdapter(HttpAdapter[PrintfulConfig]):
                 else None
             ),
             created_at=datetime.fromtimestamp(order.created, UTC) if order.created else None,
+            draft=order.status == "draft",
         )
 
     def _product(

@@ -28,6 +28,7 @@ class PrintfulConfig(VendorConfig):
     )
     webhook_secret: SecretStr = Field(
         default=SecretStr(SANDBOX_WEBHOOK_SECRET),
+        min_length=32,
         description="The webhook's secret_key (hex): Printful signs each webhook with it "
         "(x-pf-webhook-signature, HMAC-SHA256 of the body).",
     )

@@ -221,6 +221,7 @@ class TangoAdapter(HttpAdapter[TangoConfig]):
             event_id=webhooks.text(event.get("eventId")) or webhooks.digest_id(body),
             keys=(key,) if key else (),
             references=(reference,) if reference else (),
+            signed=False,
         )
 
     def classify(self, response: httpx.Response, creates: bool) -> VendorError | None:

@@ -15,6 +15,7 @@ class TremendousConfig(VendorConfig):
     funding_source_id: str = Field(default="balance", min_length=1)
     webhook_key: SecretStr = Field(
         default=SecretStr(SANDBOX_WEBHOOK_KEY),
+        min_length=16,
         description="The webhook's private key: Tremendous signs each webhook with it "
         "(Tremendous-Webhook-Signature, HMAC-SHA256 of the body).",
     )

@@ -15,6 +15,7 @@ from app.points import expiry
 from app.points.models import Hold, HoldStatus
 from app.redemption.models import Redemption, RedemptionStatus
 from app.redemption.requests import RedeemRefused, RedeemRequest
+from app.redemption.saga import new_lease
 from app.redemption.worker import Worker, claim_due, claim_statement
 from tests.app.redemption.conftest import ADA, Harness, crash_at
 from tests.app.redemption.test_saga import START, _reward
@@ -61,18 +62,20 @@ async def test_only_the_lease_holder_runs_a_redemption(harness: Harness) -> None
     ids, details = await _reward(harness, "tango")
     first = harness.process(crash_at("before:place_order"))
     row = await harness.redeem(first, ids, **details)
-    assert row.locked_by == first.owner
+    assert row.locked_by is not None
+    assert row.locked_by.startswith(first.owner)
     other = harness.process()
-    # The lease is current: nobody else may claim or run it.
+    # The lease is current: nobody else may claim or run it, nor another claim of its own.
     claimed = await claim_due(
         harness.database,
-        owner=other.owner,
+        lease=new_lease(other.owner),
         now=harness.clock(),
-        lease=other.policy.lease,
+        period=other.policy.lease,
         limit=10,
     )
     assert claimed == []
-    assert await other.saga.drive(row.id, fresh=False) is None
+    assert await other.saga.drive(row.id, fresh=False, lease=new_lease(other.owner)) is None
+    assert await first.saga.drive(row.id, fresh=False, lease=new_lease(first.owner)) is None
     assert harness.orders("tango", row.id) == 0
     # Once it lapses, exactly one of two claimers gets it.
     harness.advance(harness.settings.redemption.lease_seconds + 1)
@@ -81,9 +84,9 @@ async def test_only_the_lease_holder_runs_a_redemption(harness: Harness) -> None
         *(
             claim_due(
                 harness.database,
-                owner=process.owner,
+                lease=new_lease(process.owner),
                 now=harness.clock(),
-                lease=process.policy.lease,
+                period=process.policy.lease,
                 limit=10,
             )
             for process in (other, third)
@@ -92,19 +95,29 @@ async def test_only_the_lease_holder_runs_a_redemption(harness: Harness) -> None
     assert sorted(len(ids) for ids in won) == [0, 1]
 
 
-async def test_a_runner_whose_lease_was_taken_writes_nothing(harness: Harness) -> None:
+@pytest.mark.parametrize("same_process", [False, True])
+async def test_a_runner_whose_lease_was_taken_writes_nothing(
+    harness: Harness, same_process: bool
+) -> None:
+    """A run whose lease lapsed while it worked, and another claim took it (another process,
+    or this process's own worker or ops): the old run's commits are fenced off."""
     ids, details = await _reward(harness, "tango")
-    row = await harness.redeem(harness.process(crash_at("before:place_order")), ids, **details)
+    stale = harness.process(crash_at("before:place_order"))
+    row = await harness.redeem(stale, ids, **details)
+    old_lease = row.locked_by
+    assert old_lease is not None
     harness.advance(harness.settings.redemption.lease_seconds + 1)
-    taker = harness.process()
+    taker = stale if same_process else harness.process()
     [claimed] = await claim_due(
-        harness.database, owner=taker.owner, now=harness.clock(), lease=taker.policy.lease, limit=1
+        harness.database,
+        lease=new_lease(taker.owner),
+        now=harness.clock(),
+        period=taker.policy.lease,
+        limit=1,
     )
     assert claimed == row.id
-    # The first process comes back to life with its old lease: its commit is fenced off.
-    stale = harness.processes[0]
     stale.saga.hook = None
-    assert await stale.saga.drive(row.id, fresh=True) is None
+    assert await stale.saga.drive(row.id, fresh=True, lease=old_lease) is None
     assert (await harness.get(row.id)).status == RedemptionStatus.POINTS_RESERVED
     assert (await harness.balance()).held == row.points
 
@@ -260,16 +273,16 @@ async def test_concurrent_claims_skip_each_others_rows_on_postgresql(
     async with engine.connect() as first, engine.connect() as second:
         await first.begin()
         taken = (
-            await first.execute(claim_statement(owner="a", now=now, lease=lease, limit=2))
+            await first.execute(claim_statement(lease="a", now=now, period=lease, limit=2))
         ).all()
         assert len(taken) == 2
         await second.begin()
         async with asyncio.timeout(5):  # a claim that waited for the first would hang here
             rest = (
-                await second.execute(claim_statement(owner="b", now=now, lease=lease, limit=10))
+                await second.execute(claim_statement(lease="b", now=now, period=lease, limit=10))
             ).all()
         assert {r[0] for r in rest}.isdisjoint({r[0] for r in taken})
         assert len(rest) == 2
         await first.commit()
         await second.commit()
-    assert await claim_due(harness.database, owner="c", now=now, lease=lease, limit=10) == []
+    assert await claim_due(harness.database, lease="c", now=now, period=lease, limit=10) == []
