@@ -28,7 +28,8 @@ from app.partners.auth import CredentialCache, Unauthenticated
 
 __all__ = ["CACHEABLE_FIELDS", "MAX_CACHED_BYTES", "ResponseCacheMiddleware", "cacheable"]
 
-CACHEABLE_FIELDS = frozenset({"rewards", "reward", "node", "version", "__typename"})
+# Not `node`: it also answers redemptions, which are the caller's own.
+CACHEABLE_FIELDS = frozenset({"rewards", "reward", "version", "__typename"})
 # Larger answers are served, never kept: the in-process cache counts entries, not bytes (a
 # 20-reward page is 16 KB; 30 aliased pages of 100 are a megabyte).
 MAX_CACHED_BYTES = 32_768

@@ -104,10 +104,23 @@ class CatalogQuery:
         reward_id = global_uuid(str(id), "Reward")
         return await reward_by_id(info, reward_id) if reward_id else None
 
-    @strawberry.field(description="Any object with a global id.", permission_classes=[AnyPrincipal])
+    @strawberry.field(
+        description="Any object with a global id: a `Reward`, or a `Redemption` the caller "
+        "may see.",
+        permission_classes=[AnyPrincipal],
+    )
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         reward_id = global_uuid(str(id), "Reward")
-        return await reward_by_id(info, reward_id) if reward_id else None
+        if reward_id is not None:
+            return await reward_by_id(info, reward_id)
+        redemption_id = global_uuid(str(id), "Redemption")
+        if redemption_id is None:
+            return None
+        from graphql_schema.redemption.queries import visible_redemption
+        from graphql_schema.redemption.types import redemption_type
+
+        found = await visible_redemption(info, redemption_id)
+        return None if found is None else redemption_type(*found)
 
     @strawberry.field(
         description="Each vendor's circuit and catalog refreshes.", permission_classes=[OpsOnly]

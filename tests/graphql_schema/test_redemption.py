@@ -369,3 +369,22 @@ async def test_ops_list_replay_and_cancel_stuck_redemptions(
         assert unknown["data"]["replayRedemption"]["userErrors"][0]["code"] == "NOT_FOUND"
         failed = (await gql(client, FAILED, demo.ops_key)).json()["data"]["failedRedemptions"]
         assert failed["totalCount"] == 0
+
+
+async def test_node_resolves_a_redemption_for_who_may_see_it(
+    client: httpx.AsyncClient, demo: DemoSeed
+) -> None:
+    made = await _redeem(
+        client, token(demo), idempotencyKey="node", **await _apple(client, token(demo))
+    )
+    query = "query($id: ID!) { node(id: $id) { id ... on Redemption { status points } } }"
+    redemption_id = made["redemption"]["id"]
+    mine = (await gql(client, query, token(demo), id=redemption_id)).json()["data"]["node"]
+    assert mine == {
+        "id": redemption_id,
+        "status": "COMPLETED",
+        "points": made["redemption"]["points"],
+    }
+    assert (await gql(client, query, token(demo, 1), id=redemption_id)).json()["data"][
+        "node"
+    ] is None
