@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from app.redemption.models import RedemptionStatus
-from tests.app.redemption.conftest import Harness
+from tests.app.redemption.conftest import Harness, crash_at
 from tests.app.redemption.test_saga import CASES, START, _reward
 
 pytestmark = pytest.mark.asyncio
@@ -64,3 +64,19 @@ async def test_each_fault_ends_in_its_state_with_its_ledger(
     orders = harness.orders(vendor, row.id)
     assert orders == (1 if expected is RedemptionStatus.COMPLETED else orders)
     assert orders <= 1
+
+
+async def test_a_lapsed_vendor_hold_is_held_again_before_booking(harness: Harness) -> None:
+    """The process died between Viator's hold and the booking, and the hold lapsed (30
+    minutes): the recovery holds again and books once."""
+    ids, details = await _reward(harness, "viator")
+    row = await harness.redeem(
+        harness.process(crash_at("committed:POINTS_RESERVED")), ids, **details
+    )
+    assert row.vendor_hold is not None
+    harness.advance(3_600)  # past the hold's validUntil, and past the lease
+    await harness.recover()
+    row = await harness.get(row.id)
+    assert row.status == RedemptionStatus.COMPLETED, row.failure_reason
+    assert harness.orders("viator", row.id) == 1
+    assert [e.action for e in await harness.events(row.id)].count("prepare") == 2
