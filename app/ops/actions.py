@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -88,7 +88,13 @@ async def replay(service: RedemptionService, redemption_id: uuid.UUID, *, actor:
         "next_run_at": now + service.policy.lease,
     }
     taken, lease = await _take(service, row, actor, "replay", values, now, reason=None)
-    finished = await service.saga.drive(taken.id, fresh=False, lease=lease)
+    try:
+        finished = await service.saga.drive(taken.id, fresh=False, lease=lease)
+    except Exception as error:  # a run that fails on our side, as the worker treats it
+        await service.saga.give_up_run(taken.id, lease, error)
+        raise OpsRefused(
+            "RUN_FAILED", f"the replay failed ({type(error).__name__}); it will be retried"
+        ) from error
     return OpsResult(finished or await _get(service, redemption_id), "REPLAYED")
 
 
@@ -96,8 +102,7 @@ async def cancel(
     service: RedemptionService, redemption_id: uuid.UUID, *, actor: str, reason: str
 ) -> OpsResult:
     """Cancel at the vendor where allowed, refund only what is proven undone."""
-    if not reason.strip() or len(reason) > 500:
-        raise OpsRefused("INVALID_REASON", "a reason of 1 to 500 characters")
+    _check_reason(reason)
     now = service.clock()
     row = await _get(service, redemption_id)
     if row.status == RedemptionStatus.COMPENSATED:
@@ -117,11 +122,44 @@ async def cancel(
     try:
         async with service.saga.lease_kept(taken.id, lease):
             outcome, found = await _undo_at_vendor(service, taken, reason)
+        if outcome is CancelOutcome.REFUNDED_ORDER_ABSENT and not _quiet(row, now):
+            raise OpsRefused(
+                "OUTCOME_UNKNOWN",
+                f"{row.vendor} has no order yet, but a request sent to it may still arrive; "
+                f"cancel again after {(_quiet_from(row)).isoformat(timespec='minutes')}",
+            )
     except OpsRefused as refused:
         await _release(service, taken, lease, actor, refused.message, reason)
         raise
     refunded = await _refund(service, taken, lease, actor, outcome, found, reason)
     return OpsResult(refunded, outcome)
+
+
+# How late a request sent to a vendor may still arrive and be acted on (timeouts, retries and
+# the vendor's own queue, with a wide margin): "no order" is proof only after this.
+LATE_ARRIVAL = timedelta(minutes=15)
+
+
+def _quiet_from(row: Redemption) -> datetime:
+    """When no request for this redemption can still reach its vendor: after the last state
+    change, and after the lease of a run that never gave it back."""
+    since = row.updated_at
+    if row.locked_by is not None and row.locked_until is not None:
+        since = max(since, row.locked_until)
+    return since + LATE_ARRIVAL
+
+
+def _quiet(row: Redemption, now: datetime) -> bool:
+    return now >= _quiet_from(row)
+
+
+def _check_reason(reason: str) -> None:
+    try:
+        reason.encode("utf-8")
+    except UnicodeEncodeError:
+        raise OpsRefused("INVALID_REASON", "the reason is not valid text") from None
+    if not reason.strip() or len(reason) > 500 or "\x00" in reason:
+        raise OpsRefused("INVALID_REASON", "a reason of 1 to 500 characters, no NUL")
 
 
 async def _undo_at_vendor(

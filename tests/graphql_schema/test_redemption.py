@@ -338,7 +338,13 @@ async def test_ops_list_replay_and_cancel_stuck_redemptions(
                 lambda session: session.exec(
                     update(Redemption)
                     .where(col(Redemption.idempotency_key) == key)
-                    .values(status="NEEDS_OPS", next_run_at=None, locked_by=None, locked_until=None)
+                    .values(
+                        status="NEEDS_OPS",
+                        next_run_at=None,
+                        locked_by=None,
+                        locked_until=None,
+                        updated_at=utcnow() - timedelta(hours=1),
+                    )
                 )
             )
             for name in ("tango", "tremendous"):

@@ -24,6 +24,7 @@ async def _stuck(harness: Harness, vendor: str, **faults: object) -> Redemption:
     row = await harness.get(row.id)
     assert row.status == RedemptionStatus.NEEDS_OPS
     harness.sandbox(vendor).set_faults(error_rate=0.0, next_calls=[], completion_delay_seconds=0)
+    harness.advance(16 * 60)  # no request of its can still arrive at the vendor
     return row
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from app import cli
-from app.redemption.models import RedemptionStatus
+from app._types import utcnow
+from app.redemption.models import Redemption, RedemptionStatus
 from tests.app.ops.test_actions import _stuck
 from tests.app.redemption.conftest import Harness
 
@@ -28,6 +31,12 @@ async def test_the_ops_commands(harness: Harness, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("REWARDGATE_LOG_LEVEL", "WARNING")
     first = await _stuck(harness, "tango")
     second = await _stuck(harness, "tango")
+    # The commands run on the real clock, the harness's is days ahead: settle them back.
+    await harness.database.write(
+        lambda session: session.exec(
+            update(Redemption).values(updated_at=utcnow() - timedelta(hours=1))
+        )
+    )
 
     code, listed = await _invoke("ops", "failed")
     assert code == 0, listed
