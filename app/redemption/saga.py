@@ -57,6 +57,7 @@ from app.redemption.models import Redemption, RedemptionEvent, RedemptionStatus
 from app.redemption.requests import load_details, vendor_key
 from vendors import (
     AmbiguousOutcome,
+    Delivery,
     Hold,
     InvalidOrderRequest,
     Money,
@@ -363,18 +364,14 @@ class Saga:
                 )
         status = result.status
         if status is OrderStatus.FULFILLED:
-            return self._settle(
-                row, {**known, "delivery": self.cipher.seal(result.delivery)}, events, row.points
-            )
+            return self._settle(known, events, row.points, result.delivery)
         if status is OrderStatus.PARTIAL:
             share = _share(row, result.charged)
             if share is None:
                 return self._needs_ops(
                     row, events, "partly fulfilled, and the vendor does not say how much", known
                 )
-            return self._settle(
-                row, {**known, "delivery": self.cipher.seal(result.delivery)}, events, share
-            )
+            return self._settle(known, events, share, result.delivery)
         if status in (OrderStatus.FAILED, OrderStatus.CANCELLED):
             reason = f"{row.vendor} {status.value.lower()} the order ({result.raw_status})"
             if result.detail:
@@ -474,12 +471,22 @@ class Saga:
         )
 
     def _settle(
-        self, row: Redemption, known: dict[str, Any], events: list[_Event], points: int
+        self,
+        known: dict[str, Any],
+        events: list[_Event],
+        points: int,
+        delivery: Delivery | None,
     ) -> _Step:
-        now = self.clock()
+        """Completed: ``points`` posted, the delivery stored sealed."""
         return _Step(
             RedemptionStatus.COMPLETED,
-            {**known, "posted_points": points, "completed_at": now, "failure_reason": None},
+            {
+                **known,
+                "delivery": self.cipher.seal(delivery),
+                "posted_points": points,
+                "completed_at": self.clock(),
+                "failure_reason": None,
+            },
             events,
             post=points,
         )

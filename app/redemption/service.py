@@ -59,7 +59,6 @@ from app.redemption.requests import (
     check_for_kind,
     check_shape,
     dump_details,
-    load_details,
     vendor_key,
 )
 from app.redemption.saga import Hook, Saga, SagaPolicy, event_row, new_lease
@@ -228,11 +227,7 @@ class RedemptionService:
                 # A concurrent request with the same key won: answer what it made.
                 row, created = await self.database.write(reserve)
         except IdempotencyKeyReused:
-            raise RedeemRefused(
-                "IDEMPOTENCY_KEY_REUSED",
-                "this idempotency key was used with a different input",
-                "idempotencyKey",
-            ) from None
+            raise _key_reused() from None
         except ledger.InsufficientPoints as short:
             raise RedeemRefused("INSUFFICIENT_POINTS", str(short)) from None
         if not created:
@@ -247,15 +242,14 @@ class RedemptionService:
         adapter = self.vendors.adapters.get(offer.vendor)
         if adapter is None:
             return
-        recipient, address, experience = load_details(dump_details(request))
         order = OrderRequest(
             idempotency_key="check",
             product_id=offer.vendor_product_id,
             amount=chosen.face_value.amount,
             currency=chosen.face_value.currency,
-            recipient=recipient,
-            shipping_address=address,
-            experience=experience,
+            recipient=request.recipient,
+            shipping_address=request.shipping_address,
+            experience=request.experience,
         )
         try:
             await adapter.check_order(order)
@@ -324,11 +318,7 @@ class RedemptionService:
                 return None
             found = await _find(session, member.id, request.idempotency_key)
         if found is not None and found.request_hash != request_hash:
-            raise RedeemRefused(
-                "IDEMPOTENCY_KEY_REUSED",
-                "this idempotency key was used with a different input",
-                "idempotencyKey",
-            )
+            raise _key_reused()
         return found
 
     # -- running ----------------------------------------------------------------------------
@@ -370,9 +360,6 @@ class RedemptionService:
         async with self.database.session() as session:
             return await session.get(Redemption, redemption_id)
 
-    async def in_flight(self) -> int:
-        return len(self._tasks)
-
     async def drain(self, seconds: float = 10.0) -> None:
         """Let running sagas reach their next commit; cancel what is left after ``seconds``
         (their leases lapse and another process resumes them)."""
@@ -404,6 +391,14 @@ async def _find(session: AsyncSession, member_id: uuid.UUID, key: str) -> Redemp
             )
         )
     ).first()
+
+
+def _key_reused() -> RedeemRefused:
+    return RedeemRefused(
+        "IDEMPOTENCY_KEY_REUSED",
+        "this idempotency key was used with a different input",
+        "idempotencyKey",
+    )
 
 
 def _refusal(refused: InvalidOrderRequest) -> RedeemRefused:
