@@ -182,13 +182,19 @@ class Saga:
         self.hook = hook
 
     async def drive(
-        self, redemption_id: uuid.UUID, *, fresh: bool, lease: str
+        self,
+        redemption_id: uuid.UUID,
+        *,
+        fresh: bool,
+        lease: str,
+        created: Redemption | None = None,
     ) -> Redemption | None:
         """Run the redemption until it is terminal, waits (a retry or a poll is due later) or
         needs ops, under the claim ``lease``. ``fresh``: its current vendor key was minted by
-        the caller's own transaction just now, so it cannot have been sent. None when the
-        lease is not (or no longer) this claim's."""
-        row = await self._load(redemption_id)
+        the caller's own transaction just now, so it cannot have been sent. ``created``: the
+        row as that transaction committed it (not read back). None when the lease is not (or
+        no longer) this claim's."""
+        row = created if created is not None else await self._load(redemption_id)
         if row is None or row.locked_by != lease:
             return None
         held = _LEASE.set(lease)

@@ -233,7 +233,7 @@ class RedemptionService:
         if not created:
             return Redeemed(row, None)
         await self.saga.at("committed:reserve")
-        return Redeemed(row, self.start(row.id, fresh=True, lease=lease))
+        return Redeemed(row, self.start(row.id, fresh=True, lease=lease, created=row))
 
     async def _vendor_checks(self, chosen: ChosenOption, request: RedeemRequest) -> None:
         """What the first offer's vendor would refuse (Viator's booking questions), refused
@@ -324,20 +324,27 @@ class RedemptionService:
     # -- running ----------------------------------------------------------------------------
 
     def start(
-        self, redemption_id: uuid.UUID, *, fresh: bool, lease: str
+        self,
+        redemption_id: uuid.UUID,
+        *,
+        fresh: bool,
+        lease: str,
+        created: Redemption | None = None,
     ) -> asyncio.Task[Redemption | None]:
         """Run the saga of a redemption under the claim ``lease``, as a task the service keeps
         until it ends (and waits for at shutdown)."""
         task = asyncio.create_task(
-            self._drive(redemption_id, fresh, lease), name=f"saga:{redemption_id}"
+            self._drive(redemption_id, fresh, lease, created), name=f"saga:{redemption_id}"
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _drive(self, redemption_id: uuid.UUID, fresh: bool, lease: str) -> Redemption | None:
+    async def _drive(
+        self, redemption_id: uuid.UUID, fresh: bool, lease: str, created: Redemption | None
+    ) -> Redemption | None:
         try:
-            return await self.saga.drive(redemption_id, fresh=fresh, lease=lease)
+            return await self.saga.drive(redemption_id, fresh=fresh, lease=lease, created=created)
         except asyncio.CancelledError:
             raise
         except Exception as error:

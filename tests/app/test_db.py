@@ -302,6 +302,26 @@ async def test_postgresql_read_is_read_only(database: Database) -> None:
 
 
 @pytest.mark.asyncio
+@pytest.mark.usefixtures("postgresql_only")
+async def test_postgresql_replaces_pooled_connections_the_server_closed(
+    database: Database,
+) -> None:
+    await _create_counter(database)
+    async with database.session() as session:
+        ours = (await session.exec(text("SELECT pg_backend_pid()"))).scalar_one()  # type: ignore[call-overload]
+    killer = Database(database.url)
+    try:
+        async with killer.engine.connect() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": ours})
+    finally:
+        await killer.dispose()
+    await asyncio.sleep(0.2)  # the loop reads the closed socket
+    assert await _counter(database) == 0, "a fresh connection answered"
+    await database.write(_increment)
+    assert await _counter(database) == 1
+
+
+@pytest.mark.asyncio
 async def test_read_holds_one_snapshot_while_a_writer_commits(
     database: Database, backend: str
 ) -> None:
