@@ -281,6 +281,18 @@ class Settings(BaseSettings):
                 f"for development): set {', '.join(missing)} or disable the vendor with "
                 "REWARDGATE_VENDORS__<NAME>__ENABLED=false"
             )
+        public = [
+            env_var_name("vendors", spec.name, field)
+            for spec in VENDORS
+            if value.of(spec.name).enabled and not value.sandbox_credentials
+            for field in _sandbox_secrets(value.of(spec.name))
+        ]
+        if public:
+            raise ValueError(
+                "production refuses the sandboxes' credentials and webhook keys (they are "
+                f"public, in this repository): set {', '.join(public)} (or, when the vendors "
+                "are the sandboxes, REWARDGATE_VENDORS__SANDBOX_CREDENTIALS=true)"
+            )
         return value
 
     @field_validator("member_token_secret")
@@ -350,6 +362,16 @@ class SettingsError(Exception):
         self.problems = problems
         lines = [f"{name}: {message}" for name, message in problems]
         super().__init__("invalid settings:\n  " + "\n  ".join(lines))
+
+
+def _sandbox_secrets(config: BaseModel) -> list[str]:
+    """The secret settings of a vendor still at their defaults: the sandbox's values."""
+    return [
+        name
+        for name, field in type(config).model_fields.items()
+        if isinstance(field.default, SecretStr)
+        and getattr(config, name).get_secret_value() == field.default.get_secret_value()
+    ]
 
 
 def env_var_name(*path: str | int) -> str:

@@ -64,6 +64,13 @@ class VendorsConfig(BaseModel):
         description="The in-process sandboxes refuse calls over each vendor's documented "
         "limit (429), as the vendors do; off for load tests of the gateway itself.",
     )
+    sandbox_credentials: bool = Field(
+        default=False,
+        description="Production refuses the vendors' credentials and webhook keys left at "
+        "their defaults (the sandboxes' own, public in this repository) unless this says the "
+        "vendors are the sandboxes (`rewardgate sandbox serve`, as docker/compose.yaml runs "
+        "them).",
+    )
 
     def of(self, name: str) -> Any:
         return getattr(self, name)

@@ -14,6 +14,7 @@ from app.settings import (
     load_settings,
 )
 from vendors.registry import VENDORS
+from vendors.tremendous.config import SANDBOX_WEBHOOK_KEY
 
 
 @pytest.fixture(autouse=True)
@@ -200,6 +201,36 @@ def test_production_refuses_in_process_sandboxes(monkeypatch: pytest.MonkeyPatch
     assert "REWARDGATE_VENDORS__TREMENDOUS__BASE_URL" in text
     assert "REWARDGATE_VENDORS__TANGO__BASE_URL" not in text
     assert "REWARDGATE_VENDORS__CHANGE__BASE_URL" not in text
+
+
+def test_production_refuses_the_sandboxes_public_credentials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _production(monkeypatch)
+    monkeypatch.setenv("REWARDGATE_MEMBER_TOKEN_SECRET", "x" * 40)
+    monkeypatch.setenv("REWARDGATE_VENDORS__TREMENDOUS__ENABLED", "true")
+    monkeypatch.setenv(
+        "REWARDGATE_VENDORS__TREMENDOUS__BASE_URL", "https://www.tremendous.com/api/v2"
+    )
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env_file=None)
+    [(name, text)] = caught.value.problems
+    assert name == "REWARDGATE_VENDORS"
+    assert "REWARDGATE_VENDORS__TREMENDOUS__API_KEY" in text
+    assert "REWARDGATE_VENDORS__TREMENDOUS__WEBHOOK_KEY" in text
+    assert SANDBOX_WEBHOOK_KEY not in str(caught.value)
+    monkeypatch.setenv("REWARDGATE_VENDORS__TREMENDOUS__API_KEY", "PROD_" + "k" * 30)
+    with pytest.raises(SettingsError, match="WEBHOOK_KEY") as caught:
+        load_settings(env_file=None)
+    assert "__API_KEY" not in str(caught.value)
+    monkeypatch.setenv("REWARDGATE_VENDORS__TREMENDOUS__WEBHOOK_KEY", "w" * 40)
+    settings = load_settings(env_file=None)
+    assert settings.vendors.tremendous.webhook_key.get_secret_value() == "w" * 40
+    # Said out loud: the vendors are the sandboxes (docker/compose.yaml).
+    monkeypatch.delenv("REWARDGATE_VENDORS__TREMENDOUS__API_KEY")
+    monkeypatch.delenv("REWARDGATE_VENDORS__TREMENDOUS__WEBHOOK_KEY")
+    monkeypatch.setenv("REWARDGATE_VENDORS__SANDBOX_CREDENTIALS", "true")
+    assert load_settings(env_file=None).vendors.sandbox_credentials
 
 
 def test_vendor_settings_are_nested_and_validated(monkeypatch: pytest.MonkeyPatch) -> None:
