@@ -33,7 +33,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, Final, TypeVar
@@ -41,10 +41,11 @@ from typing import Any, Final, TypeVar
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, CursorResult, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.base import Executable
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
@@ -55,6 +56,7 @@ __all__ = [
     "READ_THREADS",
     "Database",
     "WriteConflictError",
+    "execute",
     "insert_ignoring_conflicts",
     "is_write_conflict",
 ]
@@ -370,6 +372,20 @@ def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     driver = getattr(dbapi_connection, "_connection", None)
     if driver is not None and driver.is_closed():
         raise DisconnectionError("the server closed this connection")
+
+
+async def execute(
+    session: AsyncSession,
+    statement: Executable,
+    params: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
+) -> CursorResult[Any]:
+    """A Core statement on the session's connection, in its transaction, past the ORM's
+    execution path: for the statements of the hot paths (a redemption's), built once at import
+    with bound parameters, this is less than half the CPU of ``session.exec`` on a statement
+    built per call. The session's identity map does not see what it writes or reads.
+    """
+    connection = await session.connection()
+    return await connection.execute(statement, params)
 
 
 async def insert_ignoring_conflicts(

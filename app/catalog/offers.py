@@ -10,12 +10,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Final
 
-from sqlmodel import select
+from sqlalchemy import bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.catalog.models import Reward, RewardOption
 from app.catalog.routing import RankedOffer, offers_by_preference
+from app.db import execute
 from app.pricing.fx import RateTable
 from app.pricing.quotes import PricedOption
 from vendors import Money
@@ -70,20 +72,24 @@ async def choose_option(
 ) -> ChosenOption:
     """The option of the reward the member chose (a fixed value, or an amount in a range),
     with its healthy offers; `OfferError` naming what is wrong otherwise."""
-    reward = await session.get(Reward, reward_id)
-    if reward is None:
+    found = (await execute(session, _REWARD_AND_OPTIONS, {"reward": reward_id})).all()
+    if not found:
         raise OfferError("NOT_FOUND", "no such reward", "rewardId")
+    width = len(_REWARD_COLUMNS)
+    reward = Reward(**dict(zip(_REWARD_COLUMNS, found[0][:width], strict=True)))
     if not reward.available:
         raise OfferError("REWARD_UNAVAILABLE", "this reward is not available now", "rewardId")
-    options = (
-        await session.exec(select(RewardOption).where(RewardOption.reward_id == reward_id))
-    ).all()
-    option = _option(list(options), option_id, amount)
+    options = [
+        RewardOption(**dict(zip(_OPTION_COLUMNS, row[width:], strict=True)))
+        for row in found
+        if row[width] is not None
+    ]
+    option = _option(options, option_id, amount)
     if option.face_value is not None and amount is not None and amount != option.face_value:
         raise OfferError("INVALID_AMOUNT", "this option has a fixed value", "amount")
     face = option.face_value if option.face_value is not None else _amount(option, amount, reward)
     offers = await offers_by_preference(
-        session, option.id, rates=rates, breaker_states=breaker_states, amount=face
+        session, option, rates=rates, breaker_states=breaker_states, amount=face
     )
     if not offers:
         if option.face_value is None:
@@ -92,6 +98,17 @@ async def choose_option(
             )
         raise OfferError("REWARD_UNAVAILABLE", "no vendor can deliver this reward now", "rewardId")
     return ChosenOption(reward, option, Money(face, reward.currency), offers)
+
+
+_REWARDS: Final = Reward.__table__  # type: ignore[attr-defined]
+_OPTIONS: Final = RewardOption.__table__  # type: ignore[attr-defined]
+_REWARD_COLUMNS: Final = tuple(_REWARDS.c.keys())
+_OPTION_COLUMNS: Final = tuple(_OPTIONS.c.keys())
+_REWARD_AND_OPTIONS: Final = (
+    select(*_REWARDS.c, *_OPTIONS.c)
+    .select_from(_REWARDS.outerjoin(_OPTIONS, _OPTIONS.c.reward_id == _REWARDS.c.id))
+    .where(_REWARDS.c.id == bindparam("reward"))
+)
 
 
 def _option(

@@ -11,12 +11,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Final
 
-from sqlmodel import col, select
+from sqlalchemy import bindparam, exists, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.catalog.models import Offer, RewardOption, VendorStatus
 from app.catalog.prices import offer_cost
+from app.db import execute
 from app.pricing.fx import FxError, RateTable
 from vendors import Money
 
@@ -33,30 +35,27 @@ class RankedOffer:
 
 async def offers_by_preference(
     session: AsyncSession,
-    option_id: uuid.UUID,
+    option_or_id: RewardOption | uuid.UUID,
     *,
     rates: RateTable,
     breaker_states: dict[str, str],
     amount: Decimal | None = None,
 ) -> list[RankedOffer]:
     """Healthy offers able to deliver the option (``amount`` for ranges), cheapest first."""
-    option = await session.get(RewardOption, option_id)
+    if isinstance(option_or_id, RewardOption):
+        option: RewardOption | None = option_or_id
+    else:
+        option = await session.get(RewardOption, option_or_id)
     if option is None:
         return []
     face_value = option.face_value if option.face_value is not None else amount
     if face_value is None:
         return []
-    offers = (await session.exec(select(Offer).where(Offer.option_id == option_id))).all()
-    failing = set(
-        (
-            await session.exec(
-                select(VendorStatus.vendor).where(col(VendorStatus.consecutive_failures) > 0)
-            )
-        ).all()
-    )
+    found = await execute(session, _OFFERS, {"option": option.id})
     ranked = []
-    for offer in offers:
-        if breaker_states.get(offer.vendor, "closed") == "opened" or offer.vendor in failing:
+    for *columns, failing in found:
+        offer = Offer(**dict(zip(_OFFER_COLUMNS, columns, strict=True)))
+        if breaker_states.get(offer.vendor, "closed") == "opened" or failing:
             continue
         if option.face_value is None and not _admits(offer, face_value):
             continue
@@ -67,6 +66,21 @@ async def offers_by_preference(
             continue
         ranked.append(RankedOffer(offer, face_value, cost, in_eur))
     return sorted(ranked, key=lambda r: (r.cost_in_eur, r.offer.vendor, str(r.offer.id)))
+
+
+_OFFER_TABLE: Final = Offer.__table__  # type: ignore[attr-defined]
+_STATUS_TABLE: Final = VendorStatus.__table__  # type: ignore[attr-defined]
+_OFFER_COLUMNS: Final = tuple(_OFFER_TABLE.c.keys())
+# The option's offers, each with whether its vendor's last refresh failed: one statement.
+_OFFERS: Final = select(
+    *_OFFER_TABLE.c,
+    exists()
+    .where(
+        _STATUS_TABLE.c.vendor == _OFFER_TABLE.c.vendor,
+        _STATUS_TABLE.c.consecutive_failures > 0,
+    )
+    .label("failing"),
+).where(_OFFER_TABLE.c.option_id == bindparam("option"))
 
 
 async def best_offer(

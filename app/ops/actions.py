@@ -20,14 +20,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, or_, update
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.points import ledger
 from app.points.models import JournalEntry
 from app.redemption.models import TERMINAL, Redemption, RedemptionEvent, RedemptionStatus
-from app.redemption.saga import LeaseLost, event_row, fenced_update, new_lease
+from app.redemption.saga import LeaseLost, event_row, fenced_update, insert_events, new_lease
 from app.redemption.service import RedemptionService
 from vendors import OrderResult, OrderStatus, VendorError
 
@@ -338,8 +338,9 @@ async def _audit(
     now: datetime,
     reason: str | None = None,
 ) -> None:
-    await session.exec(
-        insert(RedemptionEvent).values(
+    await insert_events(
+        session,
+        [
             event_row(
                 row.id,
                 now,
@@ -351,7 +352,7 @@ async def _audit(
                 detail=reason,
                 actor=actor[:100],
             )
-        )
+        ],
     )
 
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Row, Select, insert, update
+from sqlalchemy import Row, Select, Update, bindparam, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import execute
 from app.points.models import AccountKind, JournalEntry, JournalLine, LedgerAccount
 
 __all__ = [
@@ -141,6 +142,15 @@ def lines_of(
     raise LedgerError(f"no such kind of entry: {kind!r}")
 
 
+_ENTRIES: Final = JournalEntry.__table__  # type: ignore[attr-defined]
+_LINES: Final = JournalLine.__table__  # type: ignore[attr-defined]
+_ACCOUNTS: Final = LedgerAccount.__table__  # type: ignore[attr-defined]
+_INSERT_ENTRY: Final = insert(_ENTRIES)
+_INSERT_LINES: Final = insert(_LINES)
+# One UPDATE per set of balance columns a movement changes, built on first use.
+_SHIFTS: dict[tuple[str, ...], Update] = {}
+
+
 async def write_entry(
     session: AsyncSession,
     *,
@@ -156,22 +166,25 @@ async def write_entry(
 ) -> uuid.UUID:
     """Insert the entry and its lines: two statements."""
     entry_id = uuid.uuid4()
-    await session.exec(
-        insert(JournalEntry).values(
-            id=entry_id,
-            program_id=program_id,
-            account_id=account_id,
-            kind=kind,
-            points=points,
-            reason=reason,
-            hold_id=hold_id,
-            lot_id=lot_id,
-            created_at=now,
-        )
+    await execute(
+        session,
+        _INSERT_ENTRY,
+        {
+            "id": entry_id,
+            "program_id": program_id,
+            "account_id": account_id,
+            "kind": kind,
+            "points": points,
+            "reason": reason,
+            "hold_id": hold_id,
+            "lot_id": lot_id,
+            "created_at": now,
+        },
     )
-    await session.exec(
-        insert(JournalLine),
-        params=[
+    await execute(
+        session,
+        _INSERT_LINES,
+        [
             {"entry_id": entry_id, "account_id": line_account, "side": side, "phase": phase,
              "amount": amount}
             for line_account, side, phase, amount in lines
@@ -183,16 +196,24 @@ async def write_entry(
 async def shift(session: AsyncSession, account_id: uuid.UUID, **deltas: int) -> None:
     """Change a member account's balance columns by deltas, in SQL (never a value computed
     in Python from an earlier read); the CHECK constraints refuse a negative result."""
-    values = {name: getattr(LedgerAccount, name) + delta for name, delta in deltas.items()}
-    changed = await session.exec(
-        update(LedgerAccount).where(col(LedgerAccount.id) == account_id).values(**values)
-    )
+    names = tuple(sorted(deltas))
+    statement = _SHIFTS.get(names)
+    if statement is None:
+        statement = _SHIFTS[names] = (
+            update(_ACCOUNTS)
+            .where(_ACCOUNTS.c.id == bindparam("shifted_account"))
+            .values({name: _ACCOUNTS.c[name] + bindparam(f"delta_{name}") for name in names})
+        )
+    params: dict[str, Any] = {f"delta_{name}": delta for name, delta in deltas.items()}
+    params["shifted_account"] = account_id
+    changed = await execute(session, statement, params)
     if changed.rowcount != 1:
         raise LedgerError(f"no account {account_id}")
 
 
-async def rows(session: AsyncSession, statement: Select[Any]) -> Sequence[Row[Any]]:
+async def rows(
+    session: AsyncSession, statement: Select[Any], params: dict[str, Any] | None = None
+) -> Sequence[Row[Any]]:
     """Plain rows of a Core select, in the session's transaction: never objects of the
     session's identity map, which may hold values read before a lock."""
-    connection = await session.connection()
-    return (await connection.execute(statement)).all()
+    return (await execute(session, statement, params)).all()

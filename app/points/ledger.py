@@ -46,13 +46,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import and_, case, exists, insert, or_, update
+from sqlalchemy import and_, bindparam, case, exists, insert, or_, update
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import execute
 from app.points._journal import (
     PENDING,
     POSTED,
@@ -189,24 +190,35 @@ async def _lock_noting_overdue(
 ) -> tuple[LedgerAccount, bool]:
     """`lock_account`, and in the same statement whether the account has a pending hold
     past its ``expires_at`` (rare: the sweep expires them; a hold must not wait for it)."""
-    overdue = (
+    row = (await execute(session, _LOCK_NOTING_OVERDUE, {"account": account_id, "now": now})).one()
+    *columns, overdue = row
+    return _account(columns), bool(overdue)
+
+
+_ACCOUNTS: Final = LedgerAccount.__table__  # type: ignore[attr-defined]
+_HOLDS: Final = Hold.__table__  # type: ignore[attr-defined]
+_LOTS: Final = PointsLot.__table__  # type: ignore[attr-defined]
+_ALLOCATIONS: Final = LotAllocation.__table__  # type: ignore[attr-defined]
+_ACCOUNT_COLUMNS: Final = tuple(_ACCOUNTS.c)
+_LOCK_NOTING_OVERDUE: Final = (
+    core_select(
+        *_ACCOUNT_COLUMNS,
         exists()
         .where(
-            col(Hold.account_id) == col(LedgerAccount.id),
-            col(Hold.status) == HoldStatus.PENDING,
-            col(Hold.expires_at) <= now,
+            _HOLDS.c.account_id == _ACCOUNTS.c.id,
+            _HOLDS.c.status == HoldStatus.PENDING,
+            _HOLDS.c.expires_at <= bindparam("now"),
         )
-        .label("overdue")
+        .label("overdue"),
     )
-    row = (
-        await session.exec(
-            select(LedgerAccount, overdue)
-            .where(LedgerAccount.id == account_id)
-            .with_for_update(of=LedgerAccount)
-            .execution_options(populate_existing=True)
-        )
-    ).one()
-    return row[0], bool(row[1])
+    .where(_ACCOUNTS.c.id == bindparam("account"))
+    .with_for_update(of=_ACCOUNTS)
+)
+
+
+def _account(columns: Any) -> LedgerAccount:
+    """A `LedgerAccount` of a plain row (not in the session: its columns are as read)."""
+    return LedgerAccount(**dict(zip((c.name for c in _ACCOUNT_COLUMNS), columns, strict=True)))
 
 
 def _aware(**moments: datetime | None) -> None:
@@ -371,16 +383,7 @@ async def place_hold(
     if overdue:
         await _expire_overdue_holds(session, locked, now)
     lots = await _settle(session, locked, now)
-    available = (
-        col(LedgerAccount.posted_credits)
-        - col(LedgerAccount.posted_debits)
-        - col(LedgerAccount.pending_debits)
-    )
-    reserved = await session.exec(
-        update(LedgerAccount)
-        .where(col(LedgerAccount.id) == account.id, available >= amount)
-        .values(pending_debits=col(LedgerAccount.pending_debits) + amount)
-    )
+    reserved = await execute(session, _RESERVE, {"account": account.id, "amount": amount})
     if reserved.rowcount != 1:
         raise InsufficientPoints((await balance_of(session, account.id)).available, amount)
     hold = Hold(
@@ -393,10 +396,22 @@ async def place_hold(
         expires_at=expires_at,
         created_at=now,
     )
-    await session.exec(insert(Hold).values(**hold.model_dump()))
+    await execute(session, _INSERT_HOLD, hold.model_dump())
     await _allocate(session, hold, lots)
     await _record(session, locked, EntryKind.HOLD, amount, now, hold_id=hold.id)
     return hold
+
+
+_RESERVE: Final = (
+    update(_ACCOUNTS)
+    .where(
+        _ACCOUNTS.c.id == bindparam("account"),
+        _ACCOUNTS.c.posted_credits - _ACCOUNTS.c.posted_debits - _ACCOUNTS.c.pending_debits
+        >= bindparam("amount"),
+    )
+    .values(pending_debits=_ACCOUNTS.c.pending_debits + bindparam("amount"))
+)
+_INSERT_HOLD: Final = insert(_HOLDS)
 
 
 async def _expire_overdue_holds(
@@ -425,8 +440,7 @@ async def post_hold(
     posted = held if amount is None else amount
     if not 0 < posted <= held:
         raise ExceedsHold(f"cannot post {posted} of a {held}-point hold")
-    not_overdue = or_(col(Hold.expires_at).is_(None), col(Hold.expires_at) > now)
-    hold = await _resolve(session, hold_id, HoldStatus.POSTED, posted, now, not_overdue)
+    hold = await _resolve(session, _POST, hold_id, now, posted=posted)
     await _record(session, account, EntryKind.POST, posted, now, held=held, hold_id=hold_id)
     await shift(session, account.id, pending_debits=-held, posted_debits=posted)
     await _release(session, account, hold_id, held - posted, now)
@@ -438,9 +452,7 @@ async def void_hold(session: AsyncSession, hold_id: uuid.UUID, *, now: datetime)
     as expired (the status returned says which); `HoldNotPending` if already resolved."""
     _aware(now=now)
     _, account = await _lock_for_hold(session, hold_id)
-    overdue = col(Hold.expires_at).is_not(None) & (col(Hold.expires_at) <= now)
-    status = case((overdue, HoldStatus.EXPIRED), else_=HoldStatus.VOIDED)
-    hold = await _resolve(session, hold_id, status, 0, now, None)
+    hold = await _resolve(session, _VOID, hold_id, now)
     await _give_back(session, account, hold, now)
     return hold
 
@@ -458,8 +470,7 @@ async def expire_hold(
     _aware(now=now)
     if locked is None:
         _, locked = await _lock_for_hold(session, hold_id)
-    overdue = (col(Hold.expires_at) <= now) & (col(Hold.account_id) == locked.id)
-    hold = await _resolve(session, hold_id, HoldStatus.EXPIRED, 0, now, overdue)
+    hold = await _resolve(session, _EXPIRE, hold_id, now, account=locked.id)
     account = locked
     await _give_back(session, account, hold, now)
     return hold
@@ -539,19 +550,7 @@ def lots_due(now: datetime) -> Any:
 
 async def _settle(session: AsyncSession, account: LedgerAccount, now: datetime) -> list[_Lot]:
     """Settle the locked account's due lots; its spendable lots, in spending order."""
-    live = await rows(
-        session,
-        core_select(*_LOT_COLUMNS)
-        .where(
-            col(PointsLot.account_id) == account.id,
-            col(PointsLot.state).in_((LotState.PENDING, LotState.ACTIVE)),
-        )
-        .order_by(
-            col(PointsLot.expires_at).asc().nulls_last(),
-            col(PointsLot.created_at),
-            col(PointsLot.id),
-        ),
-    )
+    live = await rows(session, _LIVE_LOTS, {"account": account.id})
     spendable = []
     for row in live:
         lot = _Lot(*row)
@@ -559,6 +558,18 @@ async def _settle(session: AsyncSession, account: LedgerAccount, now: datetime) 
         if lot.state == LotState.ACTIVE and lot.remaining:
             spendable.append(lot)
     return spendable
+
+
+_LIVE_LOTS: Final = (
+    core_select(*_LOT_COLUMNS)
+    .where(
+        col(PointsLot.account_id) == bindparam("account"),
+        col(PointsLot.state).in_((LotState.PENDING, LotState.ACTIVE)),
+    )
+    .order_by(
+        col(PointsLot.expires_at).asc().nulls_last(), col(PointsLot.created_at), col(PointsLot.id)
+    )
+)
 
 
 async def _settle_lot(
@@ -606,18 +617,22 @@ async def _allocate(session: AsyncSession, hold: Hold, lots: list[_Lot]) -> None
     drawn: list[dict[str, Any]] = []
     for lot in lots:
         take = min(lot.remaining, needed)
-        await session.exec(
-            update(PointsLot)
-            .where(col(PointsLot.id) == lot.id)
-            .values(remaining=col(PointsLot.remaining) - take)
-        )
+        await execute(session, _DRAW, {"lot": lot.id, "taken": take})
         drawn.append({"hold_id": hold.id, "lot_id": lot.id, "amount": take})
         needed -= take
         if not needed:
             break
     if needed:
         raise LedgerError(f"lots hold {hold.amount - needed} of the {hold.amount} reserved points")
-    await session.exec(insert(LotAllocation), params=drawn)
+    await execute(session, _INSERT_ALLOCATIONS, drawn)
+
+
+_DRAW: Final = (
+    update(_LOTS)
+    .where(_LOTS.c.id == bindparam("lot"))
+    .values(remaining=_LOTS.c.remaining - bindparam("taken"))
+)
+_INSERT_ALLOCATIONS: Final = insert(_ALLOCATIONS)
 
 
 async def _release(
@@ -680,41 +695,65 @@ async def _give_back(
 
 async def _lock_for_hold(session: AsyncSession, hold_id: uuid.UUID) -> tuple[int, LedgerAccount]:
     """The hold's amount and its account, locked: one statement (the amount never changes)."""
-    row = (
-        await session.exec(
-            select(LedgerAccount, col(Hold.amount))
-            .join(Hold, col(Hold.account_id) == col(LedgerAccount.id))
-            .where(col(Hold.id) == hold_id)
-            .with_for_update(of=LedgerAccount)
-            .execution_options(populate_existing=True)
-        )
-    ).first()
+    row = (await execute(session, _LOCK_FOR_HOLD, {"hold": hold_id})).first()
     if row is None:
         raise LedgerError(f"no hold {hold_id}")
-    account, amount = row
-    return amount, account
+    *columns, amount = row
+    return amount, _account(columns)
+
+
+_LOCK_FOR_HOLD: Final = (
+    core_select(*_ACCOUNT_COLUMNS, _HOLDS.c.amount)
+    .join(_HOLDS, _HOLDS.c.account_id == _ACCOUNTS.c.id)
+    .where(_HOLDS.c.id == bindparam("hold"))
+    .with_for_update(of=_ACCOUNTS)
+)
+
+
+def _resolution(status: Any, condition: Any = None) -> Any:
+    """``UPDATE hold … WHERE status = 'pending'`` (and ``condition``), returning the hold."""
+    conditions = [_HOLDS.c.id == bindparam("hold"), _HOLDS.c.status == HoldStatus.PENDING]
+    if condition is not None:
+        conditions.append(condition)
+    return (
+        update(_HOLDS)
+        .where(*conditions)
+        .values(status=status, posted_amount=bindparam("posted"), resolved_at=bindparam("now"))
+        .returning(*_HOLDS.c)
+    )
+
+
+_NOW: Final[Any] = bindparam("now")
+_POST: Final = _resolution(
+    HoldStatus.POSTED, or_(_HOLDS.c.expires_at.is_(None), _HOLDS.c.expires_at > _NOW)
+)
+_VOID: Final = _resolution(
+    case(
+        (and_(_HOLDS.c.expires_at.is_not(None), _HOLDS.c.expires_at <= _NOW), HoldStatus.EXPIRED),
+        else_=HoldStatus.VOIDED,
+    )
+)
+_EXPIRE: Final = _resolution(
+    HoldStatus.EXPIRED,
+    and_(_HOLDS.c.expires_at <= _NOW, _HOLDS.c.account_id == bindparam("account")),
+)
 
 
 async def _resolve(
     session: AsyncSession,
+    resolution: Any,
     hold_id: uuid.UUID,
-    status: Any,
-    posted: int,
     now: datetime,
-    condition: Any,
+    *,
+    posted: int = 0,
+    account: uuid.UUID | None = None,
 ) -> Hold:
-    """Resolve the hold, once: ``WHERE status = 'pending'`` (and ``condition``), row counted.
-    A hold that cannot be resolved so raises, having written nothing."""
-    conditions = [col(Hold.id) == hold_id, col(Hold.status) == HoldStatus.PENDING]
-    if condition is not None:
-        conditions.append(condition)
-    resolved = await session.exec(
-        update(Hold)
-        .where(*conditions)
-        .values(status=status, posted_amount=posted, resolved_at=now)
-        .returning(*Hold.__table__.columns)  # type: ignore[attr-defined]
-    )
-    row = resolved.first()
+    """Resolve the hold, once, by one of the resolutions above (row counted). A hold that
+    cannot be resolved so raises, having written nothing."""
+    params: dict[str, Any] = {"hold": hold_id, "now": now, "posted": posted}
+    if account is not None:
+        params["account"] = account
+    row = (await execute(session, resolution, params)).first()
     if row is not None:
         return Hold.model_validate(dict(row._mapping))
     hold = await _hold(session, hold_id)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import TypeGuard
+from typing import Final, TypeGuard
 
-from sqlmodel import col, select
+from sqlalchemy import bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import insert_ignoring_conflicts
+from app.db import execute, insert_ignoring_conflicts
 from app.points.models import AccountKind, LedgerAccount, Member, Program
 from vendors.money import minor_units
 
@@ -98,14 +98,28 @@ async def member_account(
     return member, account
 
 
+_MEMBERS: Final = Member.__table__  # type: ignore[attr-defined]
+_ACCOUNTS: Final = LedgerAccount.__table__  # type: ignore[attr-defined]
+_FIND: Final = (
+    select(*_MEMBERS.c, *_ACCOUNTS.c)
+    .select_from(_MEMBERS.outerjoin(_ACCOUNTS, _ACCOUNTS.c.member_id == _MEMBERS.c.id))
+    .where(
+        _MEMBERS.c.program_id == bindparam("program"),
+        _MEMBERS.c.external_id == bindparam("external"),
+    )
+)
+
+
 async def _find(
     session: AsyncSession, program_id: uuid.UUID, external_id: str
 ) -> tuple[Member | None, LedgerAccount | None]:
-    row = (
-        await session.exec(
-            select(Member, LedgerAccount)
-            .outerjoin(LedgerAccount, col(LedgerAccount.member_id) == col(Member.id))
-            .where(Member.program_id == program_id, Member.external_id == external_id)
-        )
+    found = (
+        await execute(session, _FIND, {"program": program_id, "external": external_id})
     ).first()
-    return (None, None) if row is None else (row[0], row[1])
+    if found is None:
+        return None, None
+    width = len(_MEMBERS.c)
+    member = Member(**dict(zip(_MEMBERS.c.keys(), found[:width], strict=True)))
+    if found[width] is None:
+        return member, None
+    return member, LedgerAccount(**dict(zip(_ACCOUNTS.c.keys(), found[width:], strict=True)))

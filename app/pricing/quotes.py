@@ -13,10 +13,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Final
 
+from sqlalchemy import insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import execute
 from app.points.ledger import MAX_BALANCE
 from app.points.models import Program
 from app.pricing.conversion import convert
@@ -134,9 +137,11 @@ async def create_quote(
         expires_at=now + lifetime,
         created_at=now,
     )
-    session.add(quote)
-    await session.flush()
+    await execute(session, _INSERT_QUOTE, quote.model_dump())
     return quote
+
+
+_INSERT_QUOTE: Final = insert(Quote.__table__)  # type: ignore[attr-defined]
 
 
 async def usable_quote(

@@ -42,14 +42,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import orjson
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.sql import ClauseElement
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import Database
+from app.db import Database, execute
 from app.log import get_logger
 from app.points import ledger
 from app.redemption.delivery import DeliveryCipher
@@ -80,6 +81,7 @@ __all__ = [
     "SagaPolicy",
     "event_row",
     "fenced_update",
+    "insert_events",
     "new_lease",
 ]
 
@@ -665,21 +667,45 @@ async def fenced_update(
     same_status: bool = False,
 ) -> Redemption:
     """Set ``values`` on the redemption if the claim ``lease`` still holds it (and, with
-    ``same_status``, it is still in ``row``'s status); `LeaseLost` otherwise."""
-    conditions = [col(Redemption.id) == row.id, col(Redemption.locked_by) == lease]
-    if same_status:
-        conditions.append(col(Redemption.status) == row.status)
-    changed = (
-        await session.exec(
-            update(Redemption)
-            .where(*conditions)
-            .values(**values)
-            .returning(*Redemption.__table__.columns)  # type: ignore[attr-defined]
-        )
-    ).first()
+    ``same_status``, it is still in ``row``'s status); `LeaseLost` otherwise. A value may be
+    an SQL expression (``runs + 1``)."""
+    params: dict[str, Any] = {"fence_id": row.id, "fence_lease": lease, "fence_status": row.status}
+    if any(isinstance(value, ClauseElement) for value in values.values()):
+        statement = _fenced(tuple(values), same_status).values(values)
+    else:
+        names = tuple(sorted(values))
+        statement = _FENCED.get((names, same_status))
+        if statement is None:
+            statement = _FENCED[names, same_status] = _fenced(names, same_status).values(
+                {name: bindparam(f"set_{name}") for name in names}
+            )
+        params.update({f"set_{name}": value for name, value in values.items()})
+    changed = (await execute(session, statement, params)).first()
     if changed is None:
         raise LeaseLost(str(row.id))
-    return Redemption.model_validate(dict(changed._mapping))
+    return Redemption(**changed._mapping)
+
+
+_REDEMPTIONS: Final = Redemption.__table__  # type: ignore[attr-defined]
+_EVENTS: Final = RedemptionEvent.__table__  # type: ignore[attr-defined]
+_INSERT_EVENTS: Final = insert(_EVENTS)
+# The fenced UPDATE of each set of columns a step changes, built on first use.
+_FENCED: dict[tuple[tuple[str, ...], bool], Any] = {}
+
+
+def _fenced(names: tuple[str, ...], same_status: bool) -> Any:
+    conditions = [
+        _REDEMPTIONS.c.id == bindparam("fence_id"),
+        _REDEMPTIONS.c.locked_by == bindparam("fence_lease"),
+    ]
+    if same_status:
+        conditions.append(_REDEMPTIONS.c.status == bindparam("fence_status"))
+    return update(_REDEMPTIONS).where(*conditions).returning(*_REDEMPTIONS.c)
+
+
+async def insert_events(session: AsyncSession, events: list[dict[str, Any]]) -> None:
+    """Append rows made by `event_row` to the redemption's history."""
+    await execute(session, _INSERT_EVENTS, events)
 
 
 async def _renew(
@@ -715,7 +741,7 @@ async def _record(session: AsyncSession, row: Redemption, step: _Step, now: date
                 detail=step.changes.get("failure_reason"),
             )
         )
-    await session.exec(insert(RedemptionEvent).values(rows))
+    await insert_events(session, rows)
 
 
 def _offers(row: Redemption) -> list[dict[str, Any]]:

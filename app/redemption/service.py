@@ -24,16 +24,19 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Final
 
 import orjson
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app._types import utcnow
 from app.catalog.offers import ChosenOption, OfferError, choose_option
-from app.db import Database
+from app.db import Database, execute
 from app.idempotency import IdempotencyKeyReused, fingerprint
 from app.log import get_logger
 from app.points import ledger
@@ -51,7 +54,7 @@ from app.pricing.quotes import (
 )
 from app.pricing.rates import RateBook
 from app.redemption.delivery import DeliveryCipher
-from app.redemption.models import Redemption, RedemptionEvent, RedemptionStatus
+from app.redemption.models import Redemption, RedemptionStatus
 from app.redemption.requests import (
     Problem,
     RedeemRefused,
@@ -61,7 +64,7 @@ from app.redemption.requests import (
     dump_details,
     vendor_key,
 )
-from app.redemption.saga import Hook, Saga, SagaPolicy, event_row, new_lease
+from app.redemption.saga import Hook, Saga, SagaPolicy, event_row, insert_events, new_lease
 from app.settings import Settings
 from app.vendor_pool import VendorPool
 from vendors import InvalidOrderRequest, OrderRequest, VendorError
@@ -133,15 +136,19 @@ class RedemptionService:
             raise RedeemRefused("NOT_FOUND", "no such member", "memberId")
         check_shape(request)
         request_hash = fingerprint(request.fingerprint())
-        existing = await self._by_key(program.id, request, request_hash)
-        if existing is not None:
-            return Redeemed(existing, None)
         try:
-            rates = await self.rates.current(now)
+            rates: RateTable | FxError = await self.rates.current(now)
         except FxError as error:
-            raise RedeemRefused("PRICING_UNAVAILABLE", str(error)) from error
+            rates = error  # refused below, unless the key answers a redemption already made
         breakers = {name: a.breaker_state() for name, a in self.vendors.adapters.items()}
         async with self.database.session() as session:
+            existing = await _by_key(session, program.id, request)
+            if existing is not None:
+                if existing.request_hash != request_hash:
+                    raise _key_reused()
+                return Redeemed(existing, None)
+            if isinstance(rates, FxError):
+                raise RedeemRefused("PRICING_UNAVAILABLE", str(rates)) from rates
             try:
                 chosen = await choose_option(
                     session,
@@ -158,9 +165,10 @@ class RedemptionService:
 
         lease = new_lease(self.owner)
 
-        async def reserve(session: AsyncSession) -> tuple[Redemption, bool]:
+        async def reserve(session: AsyncSession, raced: bool) -> tuple[Redemption, bool]:
             member, account = await member_account(session, program.id, request.member_id, now=now)
-            found = await _find(session, member.id, request.idempotency_key)
+            # The key was looked up above; only a request that won a race since has used it.
+            found = await _find(session, member.id, request.idempotency_key) if raced else None
             if found is not None:
                 if found.request_hash != request_hash:
                     raise IdempotencyKeyReused(request.idempotency_key)
@@ -204,28 +212,25 @@ class RedemptionService:
                 created_at=now,
                 updated_at=now,
             )
-            await session.exec(insert(Redemption).values(**row.model_dump()))
-            await session.exec(
-                insert(RedemptionEvent).values(
-                    event_row(
-                        redemption_id,
-                        now,
-                        "state",
-                        "reserve",
-                        before=RedemptionStatus.PENDING,
-                        after=RedemptionStatus.POINTS_RESERVED,
-                        detail=f"{quote.points} points held; ordering from {first.vendor}",
-                    )
-                )
+            await execute(session, _INSERT_REDEMPTION, row.model_dump())
+            reserved = event_row(
+                redemption_id,
+                now,
+                "state",
+                "reserve",
+                before=RedemptionStatus.PENDING,
+                after=RedemptionStatus.POINTS_RESERVED,
+                detail=f"{quote.points} points held; ordering from {first.vendor}",
             )
+            await insert_events(session, [reserved])
             return row, True
 
         try:
             try:
-                row, created = await self.database.write(reserve)
+                row, created = await self.database.write(partial(reserve, raced=False))
             except IntegrityError:
                 # A concurrent request with the same key won: answer what it made.
-                row, created = await self.database.write(reserve)
+                row, created = await self.database.write(partial(reserve, raced=True))
         except IdempotencyKeyReused:
             raise _key_reused() from None
         except ledger.InsufficientPoints as short:
@@ -303,24 +308,6 @@ class RedemptionService:
         except TooManyPoints as error:
             raise RedeemRefused("INSUFFICIENT_POINTS", str(error)) from None
 
-    async def _by_key(
-        self, program_id: uuid.UUID, request: RedeemRequest, request_hash: str
-    ) -> Redemption | None:
-        async with self.database.session() as session:
-            member = (
-                await session.exec(
-                    select(Member).where(
-                        Member.program_id == program_id, Member.external_id == request.member_id
-                    )
-                )
-            ).first()
-            if member is None:
-                return None
-            found = await _find(session, member.id, request.idempotency_key)
-        if found is not None and found.request_hash != request_hash:
-            raise _key_reused()
-        return found
-
     # -- running ----------------------------------------------------------------------------
 
     def start(
@@ -390,6 +377,37 @@ class RedemptionService:
             await Worker(self, wake=self._wake).start(stack)
 
 
+async def _by_key(
+    session: AsyncSession, program_id: uuid.UUID, request: RedeemRequest
+) -> Redemption | None:
+    """The member's redemption under the request's key, if any: one statement."""
+    found = (
+        await execute(
+            session,
+            _BY_KEY,
+            {
+                "program": program_id,
+                "member": request.member_id,
+                "key": request.idempotency_key,
+            },
+        )
+    ).first()
+    return None if found is None else Redemption(**found._mapping)
+
+
+_REDEMPTIONS: Final = Redemption.__table__  # type: ignore[attr-defined]
+_MEMBERS: Final = Member.__table__  # type: ignore[attr-defined]
+_BY_KEY: Final = (
+    sa_select(*_REDEMPTIONS.c)
+    .join(_MEMBERS, _MEMBERS.c.id == _REDEMPTIONS.c.member_id)
+    .where(
+        _MEMBERS.c.program_id == bindparam("program"),
+        _MEMBERS.c.external_id == bindparam("member"),
+        _REDEMPTIONS.c.idempotency_key == bindparam("key"),
+    )
+)
+
+
 async def _find(session: AsyncSession, member_id: uuid.UUID, key: str) -> Redemption | None:
     return (
         await session.exec(
@@ -398,6 +416,9 @@ async def _find(session: AsyncSession, member_id: uuid.UUID, key: str) -> Redemp
             )
         )
     ).first()
+
+
+_INSERT_REDEMPTION: Final = insert(_REDEMPTIONS)
 
 
 def _key_reused() -> RedeemRefused:
