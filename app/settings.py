@@ -139,6 +139,12 @@ class RedemptionSettings(BaseModel):
     retry_max_seconds: Annotated[float, Field(gt=0, le=86_400)] = Field(
         default=300.0, description="Longest wait between two attempts or polls."
     )
+    webhook_retention_days: Annotated[int, Field(ge=1, le=365)] = Field(
+        default=14,
+        description="Vendor webhooks received are remembered this long, so that a redelivery "
+        "is recognised (vendors redeliver for hours to a few days); the worker then prunes "
+        "them. A redelivery after that only makes its order's next poll early.",
+    )
 
 
 class Settings(BaseSettings):

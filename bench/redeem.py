@@ -144,11 +144,13 @@ def _run_backend(name: str, postgres: str | None, args: argparse.Namespace) -> N
         )
         writes = asyncio.run(_writes_per_redemption(env, 200))
         print(f"{name:<11} write transactions per completed redemption: {writes:.2f} (target <= 3)")
-        if args.inflight and name == "sqlite":
-            _in_flight_run(prepared.env, prepared.demo.api_key, target, args.inflight)
+        if args.inflight:
+            _in_flight_run(name, prepared.env, prepared.demo.api_key, target, args.inflight)
 
 
-def _in_flight_run(env: dict[str, str], api_key: str, target: Target, count: int) -> None:
+def _in_flight_run(
+    name: str, env: dict[str, str], api_key: str, target: Target, count: int
+) -> None:
     settings = settings_for(env)
     with sandbox_server(settings.vendors.sandbox_seed) as sandbox:
         httpx.patch(
@@ -168,7 +170,7 @@ def _in_flight_run(env: dict[str, str], api_key: str, target: Target, count: int
             rss = _peak_rss_mb(gateway.pid)
     p99 = statistics.quantiles(latencies, n=100)[98]
     print(
-        f"in flight   {count} at once, vendor answering in 1 s: redeem p99 {p99:.2f} s "
+        f"{name:<11} in flight: {count} at once, vendor answering in 1 s: redeem p99 {p99:.2f} s "
         f"(target <= 2.5), all answered in {answered:.1f} s, all settled in {done:.1f} s "
         f"({stored}), gateway peak RSS {rss:.0f} MB"
     )

@@ -9,8 +9,9 @@ asks the vendor for the order's real state. Nothing in a webhook's body is trust
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import or_, true, update
+from sqlalchemy import delete, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
@@ -18,16 +19,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from app.db import Database, execute
 from app.log import get_logger
 from app.redemption.models import Redemption, RedemptionStatus, VendorWebhook
 from app.redemption.service import RedemptionService
 from vendors.webhooks import WebhookHint, WebhookRefused
 
-__all__ = ["Receipt", "receive", "webhook_endpoint"]
+__all__ = ["Receipt", "prune_webhooks", "receive", "webhook_endpoint"]
 
 _logger = get_logger(__name__)
 _IN_FLIGHT = (RedemptionStatus.POINTS_RESERVED, RedemptionStatus.VENDOR_PENDING)
 MAX_EVENT_ID = 200
+_PRUNE_BATCH = 1_000
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,30 @@ async def _make_due(session: AsyncSession, vendor: str, hint: WebhookHint, now: 
         .values(next_run_at=now)
     )
     return int(result.rowcount or 0)
+
+
+async def prune_webhooks(database: Database, *, before: datetime) -> int:
+    """Forget the webhooks received before ``before``: in batches, each its own short write
+    (SQLite's one writer is never held long); how many were forgotten."""
+    table = VendorWebhook.__table__  # type: ignore[attr-defined]
+    oldest = (
+        select(table.c.id)
+        .where(table.c.received_at < before)
+        .order_by(table.c.id)
+        .limit(_PRUNE_BATCH)
+        .scalar_subquery()
+    )
+    statement = delete(table).where(table.c.id.in_(oldest))
+    pruned = 0
+    while True:
+
+        async def work(session: AsyncSession) -> int:
+            return int((await execute(session, statement)).rowcount or 0)
+
+        batch = await database.write(work)
+        pruned += batch
+        if batch < _PRUNE_BATCH:
+            return pruned
 
 
 async def webhook_endpoint(request: Request) -> JSONResponse:

@@ -27,6 +27,7 @@ from app.db import Database
 from app.log import get_logger
 from app.redemption.models import Redemption
 from app.redemption.saga import new_lease
+from app.redemption.webhooks import prune_webhooks
 
 if TYPE_CHECKING:
     from app.redemption.service import RedemptionService
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["Worker", "claim_due", "claim_statement"]
 
 _logger = get_logger(__name__)
+_PRUNE_EVERY = timedelta(hours=1)
 
 
 def claim_statement(*, lease: str, now: datetime, period: timedelta, limit: int) -> Any:
@@ -79,12 +81,15 @@ class Worker:
         self.settings = service.settings.redemption
         self.wake = wake or asyncio.Event()
         self._running: set[asyncio.Task[object]] = set()
+        self._pruned_at: datetime | None = None
 
     async def start(self, stack: AsyncExitStack) -> None:
         run_until_exit(stack, self._loop(), name="redemption-worker")
 
     async def run_once(self) -> list[uuid.UUID]:
-        """Claim what is due now and start running it; the ids claimed."""
+        """Claim what is due now and start running it; the ids claimed. Once an hour, also
+        forget the webhooks older than their retention."""
+        await self._prune_webhooks()
         room = self.settings.worker_concurrency - len(self._running)
         if room <= 0:
             return []
@@ -102,6 +107,16 @@ class Worker:
             self._running.add(task)
             task.add_done_callback(self._running.discard)
         return claimed
+
+    async def _prune_webhooks(self) -> None:
+        now = self.service.clock()
+        if self._pruned_at is not None and now - self._pruned_at < _PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        retention = timedelta(days=self.settings.webhook_retention_days)
+        pruned = await prune_webhooks(self.service.database, before=now - retention)
+        if pruned:
+            _logger.info("redemption.webhooks_pruned", count=pruned)
 
     async def _loop(self) -> None:
         await self._migrated()

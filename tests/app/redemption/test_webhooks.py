@@ -132,3 +132,31 @@ async def test_the_http_endpoint(client: httpx.AsyncClient) -> None:
     assert forged.status_code == 401
     assert (await client.post("/webhooks/vendors/viator", content=b"{}")).status_code == 404
     assert (await client.get("/webhooks/vendors/tremendous")).status_code == 405
+
+
+async def test_the_worker_forgets_webhooks_past_their_retention_hourly(harness: Harness) -> None:
+    service = harness.process()
+    worker = Worker(service)
+    retention = service.settings.redemption.webhook_retention_days * 86_400
+
+    async def send(event_id: str) -> bool:
+        headers, body = tremendous({"event": "REWARDS.DELIVERY.SUCCEEDED", "uuid": event_id})
+        return (await receive(service, "tremendous", headers, body)).duplicate
+
+    assert not await send("old")
+    await worker.run_once()  # the first run prunes: nothing is old enough yet
+    assert await send("old"), "still remembered"
+    harness.advance(retention - 1800)
+    assert not await send("recent")
+    harness.advance(3600)
+    await worker.run_once()
+    assert not await send("old"), "forgotten after its retention"
+    assert await send("recent"), "kept within its retention"
+    harness.advance(retention - 4200)  # to 10 minutes before "recent" is old
+    await worker.run_once()  # "recent" is not old yet
+    harness.advance(1200)
+    await worker.run_once()  # old now, but the last prune was 20 minutes ago
+    assert await send("recent")
+    harness.advance(3600)
+    await worker.run_once()
+    assert not await send("recent")
