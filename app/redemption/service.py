@@ -173,11 +173,21 @@ class RedemptionService:
                 if found.request_hash != request_hash:
                     raise IdempotencyKeyReused(request.idempotency_key)
                 return found, False
-            quote = await self._price(session, program, member, chosen, request, rates, now)
             redemption_id = uuid.uuid4()
-            hold = await ledger.place_hold(
-                session, account, quote.points, now=now, reference=f"redemption:{redemption_id}"
-            )
+            try:
+                quote = await self._price(session, program, member, chosen, request, rates, now)
+                hold = await ledger.place_hold(
+                    session, account, quote.points, now=now, reference=f"redemption:{redemption_id}"
+                )
+            except (ledger.InsufficientPoints, RedeemRefused):
+                # Refused: unless a request under the key committed since it was looked up
+                # (it may be what spent the points), which is then the answer.
+                found = None if raced else await _find(session, member.id, request.idempotency_key)
+                if found is None:
+                    raise
+                if found.request_hash != request_hash:
+                    raise IdempotencyKeyReused(request.idempotency_key) from None
+                return found, False
             first = chosen.best.offer
             row = Redemption(
                 id=redemption_id,

@@ -1,0 +1,134 @@
+"""Scratch tests for review of 7e1d948 (raced=False skips the in-transaction key lookup)."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+from app.points import ledger
+from app.points.models import LedgerAccount, Member
+from app.redemption.models import Redemption
+from app.redemption.requests import RedeemRefused, RedeemRequest
+from tests.app.redemption.conftest import ADA, Harness
+from tests.app.redemption.test_saga import _reward
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_a_retry_that_loses_the_race_answers_the_redemption_not_insufficient_points(
+    harness: Harness,
+) -> None:
+    """Client retries a redeem (same key, same input) while the first is in flight. The
+    first commits between the retry's key lookup (read session) and its reserve transaction;
+    meanwhile the member's remaining points are held elsewhere. The retry must answer the
+    redemption its key made; it answers INSUFFICIENT_POINTS (before 7e1d948 the reserve
+    transaction's own _find answered it)."""
+    ids, _ = await _reward(harness, "tango")
+    first, retry = harness.process(), harness.process()
+    request = RedeemRequest(
+        member_id="alice",
+        reward_id=ids[0],
+        option_id=ids[1],
+        idempotency_key="retried",
+        recipient=ADA,
+    )
+    looked_up, go = asyncio.Event(), asyncio.Event()
+    checks = retry._vendor_checks
+
+    async def slow_checks(*args: Any) -> None:  # the retry, after its key lookup
+        looked_up.set()
+        await go.wait()
+        await checks(*args)
+
+    retry._vendor_checks = slow_checks  # type: ignore[method-assign,assignment]
+    second = asyncio.create_task(retry.redeem(harness.program, request))
+    await looked_up.wait()
+    made = await first.redeem(harness.program, request)
+    await first.drain(30)
+
+    # The member spends the rest of the points elsewhere (another hold).
+    async def spend_rest(session: Any) -> None:
+        account = (
+            await session.exec(
+                select(LedgerAccount)
+                .join(Member, col(Member.id) == LedgerAccount.member_id)
+                .where(Member.external_id == "alice")
+            )
+        ).one()
+        rest = (await ledger.balance_of(session, account.id)).available
+        await ledger.place_hold(session, account, rest, now=harness.clock())
+
+    await harness.database.write(spend_rest)
+    go.set()
+    try:
+        answered = await second
+    except RedeemRefused as refused:
+        pytest.fail(f"the retry was refused {refused.code}: {refused}")
+    assert answered.redemption.id == made.redemption.id
+
+
+async def test_a_key_reused_with_another_input_that_loses_the_race_says_so(
+    harness: Harness,
+) -> None:
+    """Same window, different input under the key: the answer should be
+    IDEMPOTENCY_KEY_REUSED; with the balance spent it is INSUFFICIENT_POINTS."""
+    ids, _details = await _reward(harness, "change")
+    first, other = harness.process(), harness.process()
+
+    def request(amount: str) -> RedeemRequest:
+        return RedeemRequest(
+            member_id="alice",
+            reward_id=ids[0],
+            option_id=ids[1],
+            idempotency_key="k",
+            amount=Decimal(amount),
+        )
+
+    looked_up, go = asyncio.Event(), asyncio.Event()
+    checks = other._vendor_checks
+
+    async def slow_checks(*args: Any) -> None:
+        looked_up.set()
+        await go.wait()
+        await checks(*args)
+
+    other._vendor_checks = slow_checks  # type: ignore[method-assign,assignment]
+    second = asyncio.create_task(other.redeem(harness.program, request("499")))
+    await looked_up.wait()
+    await first.redeem(harness.program, request("10"))
+    await first.drain(30)
+    go.set()
+    with pytest.raises(RedeemRefused) as refused:
+        await second
+    assert refused.value.code == "IDEMPOTENCY_KEY_REUSED", refused.value.code
+
+
+async def test_the_same_key_sent_at_once_by_a_member_who_can_afford_one(harness: Harness) -> None:
+    """The 8-at-once test with a member (carol, 5,000 points) who can afford the reward once
+    (2,538 points): every request must answer the one redemption."""
+    ids, _ = await _reward(harness, "tango")
+    process = harness.process()
+    request = RedeemRequest(
+        member_id="carol",
+        reward_id=ids[0],
+        option_id=ids[1],
+        idempotency_key="same-key",
+        recipient=ADA,
+    )
+
+    async def attempt() -> Any:
+        try:
+            return await process.redeem(harness.program, request)
+        except RedeemRefused as refused:
+            return refused.code
+
+    made = await asyncio.gather(*(attempt() for _ in range(8)))
+    await process.drain(30)
+    async with harness.database.session() as session:
+        rows = (await session.exec(select(Redemption))).all()
+    assert len(rows) == 1
+    assert [m for m in made if isinstance(m, str)] == []
