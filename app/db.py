@@ -59,9 +59,11 @@ __all__ = [
     "execute",
     "insert_ignoring_conflicts",
     "is_write_conflict",
+    "model_of",
 ]
 
 T = TypeVar("T")
+M = TypeVar("M", bound=SQLModel)
 
 _WRITE: Final = "rewardgate_write"
 _SQLITE_BUSY: Final = 5
@@ -386,6 +388,13 @@ async def execute(
     """
     connection = await session.connection()
     return await connection.execute(statement, params)
+
+
+def model_of(model: type[M], values: Sequence[Any]) -> M:
+    """A table model of a plain row's ``values``, in its table's column order (as a Core
+    select of ``*table.c`` returns them); not in any session."""
+    columns = model.__table__.c.keys()  # type: ignore[attr-defined]
+    return model(**dict(zip(columns, values, strict=True)))
 
 
 async def insert_ignoring_conflicts(

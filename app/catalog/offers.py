@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.catalog.models import Reward, RewardOption
 from app.catalog.routing import RankedOffer, offers_by_preference
-from app.db import execute
+from app.db import execute, model_of
 from app.pricing.fx import RateTable
 from app.pricing.quotes import PricedOption
 from vendors import Money
@@ -75,15 +75,11 @@ async def choose_option(
     found = (await execute(session, _REWARD_AND_OPTIONS, {"reward": reward_id})).all()
     if not found:
         raise OfferError("NOT_FOUND", "no such reward", "rewardId")
-    width = len(_REWARD_COLUMNS)
-    reward = Reward(**dict(zip(_REWARD_COLUMNS, found[0][:width], strict=True)))
+    width = len(_REWARDS.c)
+    reward = model_of(Reward, found[0][:width])
     if not reward.available:
         raise OfferError("REWARD_UNAVAILABLE", "this reward is not available now", "rewardId")
-    options = [
-        RewardOption(**dict(zip(_OPTION_COLUMNS, row[width:], strict=True)))
-        for row in found
-        if row[width] is not None
-    ]
+    options = [model_of(RewardOption, row[width:]) for row in found if row[width] is not None]
     option = _option(options, option_id, amount)
     if option.face_value is not None and amount is not None and amount != option.face_value:
         raise OfferError("INVALID_AMOUNT", "this option has a fixed value", "amount")
@@ -102,8 +98,6 @@ async def choose_option(
 
 _REWARDS: Final = Reward.__table__  # type: ignore[attr-defined]
 _OPTIONS: Final = RewardOption.__table__  # type: ignore[attr-defined]
-_REWARD_COLUMNS: Final = tuple(_REWARDS.c.keys())
-_OPTION_COLUMNS: Final = tuple(_OPTIONS.c.keys())
 _REWARD_AND_OPTIONS: Final = (
     select(*_REWARDS.c, *_OPTIONS.c)
     .select_from(_REWARDS.outerjoin(_OPTIONS, _OPTIONS.c.reward_id == _REWARDS.c.id))

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.catalog.models import Offer, RewardOption, VendorStatus
 from app.catalog.prices import offer_cost
-from app.db import execute
+from app.db import execute, model_of
 from app.pricing.fx import FxError, RateTable
 from vendors import Money
 
@@ -54,7 +54,7 @@ async def offers_by_preference(
     found = await execute(session, _OFFERS, {"option": option.id})
     ranked = []
     for *columns, failing in found:
-        offer = Offer(**dict(zip(_OFFER_COLUMNS, columns, strict=True)))
+        offer = model_of(Offer, columns)
         if breaker_states.get(offer.vendor, "closed") == "opened" or failing:
             continue
         if option.face_value is None and not _admits(offer, face_value):
@@ -70,7 +70,6 @@ async def offers_by_preference(
 
 _OFFER_TABLE: Final = Offer.__table__  # type: ignore[attr-defined]
 _STATUS_TABLE: Final = VendorStatus.__table__  # type: ignore[attr-defined]
-_OFFER_COLUMNS: Final = tuple(_OFFER_TABLE.c.keys())
 # The option's offers, each with whether its vendor's last refresh failed: one statement.
 _OFFERS: Final = select(
     *_OFFER_TABLE.c,

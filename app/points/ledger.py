@@ -53,7 +53,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import execute
+from app.db import execute, model_of
 from app.points._journal import (
     PENDING,
     POSTED,
@@ -192,7 +192,7 @@ async def _lock_noting_overdue(
     past its ``expires_at`` (rare: the sweep expires them; a hold must not wait for it)."""
     row = (await execute(session, _LOCK_NOTING_OVERDUE, {"account": account_id, "now": now})).one()
     *columns, overdue = row
-    return _account(columns), bool(overdue)
+    return model_of(LedgerAccount, columns), bool(overdue)
 
 
 _ACCOUNTS: Final = LedgerAccount.__table__  # type: ignore[attr-defined]
@@ -214,11 +214,6 @@ _LOCK_NOTING_OVERDUE: Final = (
     .where(_ACCOUNTS.c.id == bindparam("account"))
     .with_for_update(of=_ACCOUNTS)
 )
-
-
-def _account(columns: Any) -> LedgerAccount:
-    """A `LedgerAccount` of a plain row (not in the session: its columns are as read)."""
-    return LedgerAccount(**dict(zip((c.name for c in _ACCOUNT_COLUMNS), columns, strict=True)))
 
 
 def _aware(**moments: datetime | None) -> None:
@@ -699,7 +694,7 @@ async def _lock_for_hold(session: AsyncSession, hold_id: uuid.UUID) -> tuple[int
     if row is None:
         raise LedgerError(f"no hold {hold_id}")
     *columns, amount = row
-    return amount, _account(columns)
+    return amount, model_of(LedgerAccount, columns)
 
 
 _LOCK_FOR_HOLD: Final = (

@@ -11,7 +11,7 @@ from typing import Final, TypeGuard
 from sqlalchemy import bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import execute, insert_ignoring_conflicts
+from app.db import execute, insert_ignoring_conflicts, model_of
 from app.points.models import AccountKind, LedgerAccount, Member, Program
 from vendors.money import minor_units
 
@@ -119,7 +119,7 @@ async def _find(
     if found is None:
         return None, None
     width = len(_MEMBERS.c)
-    member = Member(**dict(zip(_MEMBERS.c.keys(), found[:width], strict=True)))
+    member = model_of(Member, found[:width])
     if found[width] is None:
         return member, None
-    return member, LedgerAccount(**dict(zip(_ACCOUNTS.c.keys(), found[width:], strict=True)))
+    return member, model_of(LedgerAccount, found[width:])
