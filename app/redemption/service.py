@@ -136,10 +136,6 @@ class RedemptionService:
             raise RedeemRefused("NOT_FOUND", "no such member", "memberId")
         check_shape(request)
         request_hash = fingerprint(request.fingerprint())
-        try:
-            rates: RateTable | FxError = await self.rates.current(now)
-        except FxError as error:
-            rates = error  # refused below, unless the key answers a redemption already made
         breakers = {name: a.breaker_state() for name, a in self.vendors.adapters.items()}
         async with self.database.session() as session:
             existing = await _by_key(session, program.id, request)
@@ -147,8 +143,12 @@ class RedemptionService:
                 if existing.request_hash != request_hash:
                     raise _key_reused()
                 return Redeemed(existing, None)
-            if isinstance(rates, FxError):
-                raise RedeemRefused("PRICING_UNAVAILABLE", str(rates)) from rates
+            try:
+                # In memory (the rates job keeps it fresh); only a process's very first
+                # pricing, before that job has run, asks the provider.
+                rates = await self.rates.current(now)
+            except FxError as error:
+                raise RedeemRefused("PRICING_UNAVAILABLE", str(error)) from error
             try:
                 chosen = await choose_option(
                     session,
