@@ -25,12 +25,12 @@ from app.redemption.models import Redemption, RedemptionStatus, VendorWebhook
 from app.redemption.service import RedemptionService
 from vendors.webhooks import WebhookHint, WebhookRefused
 
-__all__ = ["Receipt", "prune_webhooks", "receive", "webhook_endpoint"]
+__all__ = ["PRUNE_BATCH", "Receipt", "prune_webhooks", "receive", "webhook_endpoint"]
 
 _logger = get_logger(__name__)
 _IN_FLIGHT = (RedemptionStatus.POINTS_RESERVED, RedemptionStatus.VENDOR_PENDING)
 MAX_EVENT_ID = 200
-_PRUNE_BATCH = 1_000
+PRUNE_BATCH = 1_000
 
 
 @dataclass(frozen=True)
@@ -103,27 +103,22 @@ async def _make_due(session: AsyncSession, vendor: str, hint: WebhookHint, now: 
 
 
 async def prune_webhooks(database: Database, *, before: datetime) -> int:
-    """Forget the webhooks received before ``before``: in batches, each its own short write
-    (SQLite's one writer is never held long); how many were forgotten."""
+    """Forget up to `PRUNE_BATCH` of the webhooks received before ``before``, in one short
+    write (SQLite's one writer is never held long); how many were forgotten."""
     table = VendorWebhook.__table__  # type: ignore[attr-defined]
     oldest = (
         select(table.c.id)
         .where(table.c.received_at < before)
         .order_by(table.c.id)
-        .limit(_PRUNE_BATCH)
+        .limit(PRUNE_BATCH)
         .scalar_subquery()
     )
     statement = delete(table).where(table.c.id.in_(oldest))
-    pruned = 0
-    while True:
 
-        async def work(session: AsyncSession) -> int:
-            return int((await execute(session, statement)).rowcount or 0)
+    async def work(session: AsyncSession) -> int:
+        return int((await execute(session, statement)).rowcount or 0)
 
-        batch = await database.write(work)
-        pruned += batch
-        if batch < _PRUNE_BATCH:
-            return pruned
+    return await database.write(work)
 
 
 async def webhook_endpoint(request: Request) -> JSONResponse:

@@ -27,7 +27,7 @@ from app.db import Database
 from app.log import get_logger
 from app.redemption.models import Redemption
 from app.redemption.saga import new_lease
-from app.redemption.webhooks import prune_webhooks
+from app.redemption.webhooks import PRUNE_BATCH, prune_webhooks
 
 if TYPE_CHECKING:
     from app.redemption.service import RedemptionService
@@ -87,8 +87,9 @@ class Worker:
         run_until_exit(stack, self._loop(), name="redemption-worker")
 
     async def run_once(self) -> list[uuid.UUID]:
-        """Claim what is due now and start running it; the ids claimed. Once an hour, also
-        forget the webhooks older than their retention."""
+        """Claim what is due now and start running it; the ids claimed. Once an hour (and on
+        every run while a backlog remains), also forget a batch of the webhooks older than
+        their retention."""
         await self._prune_webhooks()
         room = self.settings.worker_concurrency - len(self._running)
         if room <= 0:
@@ -112,9 +113,10 @@ class Worker:
         now = self.service.clock()
         if self._pruned_at is not None and now - self._pruned_at < _PRUNE_EVERY:
             return
-        self._pruned_at = now
         retention = timedelta(days=self.settings.webhook_retention_days)
         pruned = await prune_webhooks(self.service.database, before=now - retention)
+        # A full batch leaves the rest of the backlog to the next run, not an hour later.
+        self._pruned_at = None if pruned == PRUNE_BATCH else now
         if pruned:
             _logger.info("redemption.webhooks_pruned", count=pruned)
 

@@ -6,14 +6,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import orjson
 import pytest
+from sqlalchemy import func, insert
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.redemption.models import Redemption, RedemptionStatus
-from app.redemption.webhooks import UnknownVendor, receive
+from app.redemption.models import Redemption, RedemptionStatus, VendorWebhook
+from app.redemption.webhooks import PRUNE_BATCH, UnknownVendor, receive
 from app.redemption.worker import Worker
 from tests.app.redemption.conftest import Harness
 from tests.app.redemption.test_saga import _reward
@@ -160,3 +164,26 @@ async def test_the_worker_forgets_webhooks_past_their_retention_hourly(harness: 
     harness.advance(3600)
     await worker.run_once()
     assert not await send("recent")
+
+
+async def test_a_backlog_of_old_webhooks_goes_one_batch_per_worker_run(harness: Harness) -> None:
+    service = harness.process()
+    worker = Worker(service)
+    old = harness.clock() - timedelta(days=service.settings.redemption.webhook_retention_days + 1)
+    rows = [
+        {"vendor": "tango", "event_id": f"e{n}", "received_at": old, "woken": 0}
+        for n in range(PRUNE_BATCH + 5)
+    ]
+
+    async def fill(session: AsyncSession) -> None:
+        await session.exec(insert(VendorWebhook), params=rows)
+
+    async def left() -> int:
+        async with harness.database.session() as session:
+            return (await session.exec(select(func.count()).select_from(VendorWebhook))).one()
+
+    await harness.database.write(fill)
+    await worker.run_once()
+    assert await left() == 5, "one batch, then the run claims what is due"
+    await worker.run_once()  # at once: a full batch left more to do
+    assert await left() == 0
