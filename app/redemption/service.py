@@ -139,16 +139,17 @@ class RedemptionService:
         breakers = {name: a.breaker_state() for name, a in self.vendors.adapters.items()}
         async with self.database.session() as session:
             existing = await _by_key(session, program.id, request)
-            if existing is not None:
-                if existing.request_hash != request_hash:
-                    raise _key_reused()
-                return Redeemed(existing, None)
-            try:
-                # In memory (the rates job keeps it fresh); only a process's very first
-                # pricing, before that job has run, asks the provider.
-                rates = await self.rates.current(now)
-            except FxError as error:
-                raise RedeemRefused("PRICING_UNAVAILABLE", str(error)) from error
+        if existing is not None:
+            if existing.request_hash != request_hash:
+                raise _key_reused()
+            return Redeemed(existing, None)
+        # Asked with no connection held: a refresh (the process's first pricing) writes the
+        # rates, and readers that held their connections meanwhile would starve the pool.
+        try:
+            rates = await self.rates.current(now)
+        except FxError as error:
+            raise RedeemRefused("PRICING_UNAVAILABLE", str(error)) from error
+        async with self.database.session() as session:
             try:
                 chosen = await choose_option(
                     session,
