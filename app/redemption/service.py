@@ -24,7 +24,6 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Final
 
 import orjson
@@ -166,13 +165,18 @@ class RedemptionService:
 
         lease = new_lease(self.owner)
 
-        async def reserve(session: AsyncSession, raced: bool) -> tuple[Redemption, bool]:
+        async def made(session: AsyncSession, member_id: uuid.UUID) -> Redemption | None:
+            found = await _find(session, member_id, request.idempotency_key)
+            if found is not None and found.request_hash != request_hash:
+                raise IdempotencyKeyReused(request.idempotency_key)
+            return found
+
+        async def reserve(session: AsyncSession) -> tuple[Redemption, bool]:
             member, account = await member_account(session, program.id, request.member_id, now=now)
-            # The key was looked up above; only a request that won a race since has used it.
-            found = await _find(session, member.id, request.idempotency_key) if raced else None
+            # Made since the look-up above? Inserting a twin instead would wait on the winner's
+            # row, which its saga may be updating while it waits for this account's lock.
+            found = await made(session, member.id)
             if found is not None:
-                if found.request_hash != request_hash:
-                    raise IdempotencyKeyReused(request.idempotency_key)
                 return found, False
             redemption_id = uuid.uuid4()
             try:
@@ -181,13 +185,11 @@ class RedemptionService:
                     session, account, quote.points, now=now, reference=f"redemption:{redemption_id}"
                 )
             except (ledger.InsufficientPoints, RedeemRefused):
-                # Refused: unless a request under the key committed since it was looked up
-                # (it may be what spent the points), which is then the answer.
-                found = None if raced else await _find(session, member.id, request.idempotency_key)
+                # Refused: unless a request under the key committed while this one waited for
+                # the account's lock (it may be what spent the points); that is the answer.
+                found = await made(session, member.id)
                 if found is None:
                     raise
-                if found.request_hash != request_hash:
-                    raise IdempotencyKeyReused(request.idempotency_key) from None
                 return found, False
             first = chosen.best.offer
             row = Redemption(
@@ -238,10 +240,10 @@ class RedemptionService:
 
         try:
             try:
-                row, created = await self.database.write(partial(reserve, raced=False))
+                row, created = await self.database.write(reserve)
             except IntegrityError:
                 # A concurrent request with the same key won: answer what it made.
-                row, created = await self.database.write(partial(reserve, raced=True))
+                row, created = await self.database.write(reserve)
         except IdempotencyKeyReused:
             raise _key_reused() from None
         except ledger.InsufficientPoints as short:
