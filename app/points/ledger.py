@@ -663,7 +663,10 @@ async def _release(
                 .where(col(PointsLot.id) == lot_id)
                 .values(expired_amount=col(PointsLot.expired_amount) + back)
             )
-            await _record(session, account, EntryKind.EXPIRE, back, now, lot_id=lot_id)
+            # A clock read before the lock can be older than the sweep's that expired the lot;
+            # the points expired at the lot's expiry, never before it.
+            expired_at = now if lot.expires_at is None else max(now, lot.expires_at)
+            await _record(session, account, EntryKind.EXPIRE, back, expired_at, lot_id=lot_id)
             await shift(session, account.id, posted_debits=back)
         else:
             await session.exec(

@@ -144,6 +144,26 @@ async def test_posting_part_of_a_hold_whose_lot_expired_meanwhile(books: Books) 
     assert await books.problems() == []
 
 
+async def test_a_void_with_an_older_clock_than_the_sweep_that_expired_the_lot(
+    books: Books,
+) -> None:
+    """The clock is read before the account lock: a void that waited behind a sweep runs with
+    an earlier ``now`` than the sweep's. The points it returns to the expired lot expired at
+    the lot's expiry, not at that earlier instant (the CI workload found this, seed 1)."""
+    account = await books.account("m1")
+    lot_expiry = books.now + timedelta(hours=2)
+    await books.call(ledger.earn, account, 100, reason="x", expires_at=lot_expiry)
+    hold = await books.call(ledger.place_hold, account, 80)
+    stale = books.now + timedelta(hours=1)
+    books.now = lot_expiry + timedelta(minutes=1)
+    await books.sweep()
+    books.now = stale
+    await books.call(ledger.void_hold, hold.id)
+    books.now = lot_expiry + timedelta(minutes=1)
+    assert await books.balance(account) == ledger.Balance(available=0, pending=0, held=0)
+    assert await books.problems() == []
+
+
 async def test_what_a_read_shows_available_can_be_held_before_the_sweep(books: Books) -> None:
     """A hold past its expiry gives its points back on read; a new hold must find them too."""
     account = await books.account("m1")
