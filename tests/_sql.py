@@ -7,9 +7,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, ExceptionContext
 
-__all__ = ["recorded_statements"]
+from app.db import Database
+
+__all__ = ["recorded_deadlocks", "recorded_statements"]
 
 
 @contextmanager
@@ -28,3 +30,21 @@ def recorded_statements() -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(Engine, "before_cursor_execute", record)
+
+
+@contextmanager
+def recorded_deadlocks(database: Database) -> Iterator[list[str]]:
+    """The deadlocks PostgreSQL reports to ``database`` meanwhile (SQLSTATE 40P01), retried
+    or not: a retry hides one from the outcome, never from this list."""
+    found: list[str] = []
+
+    def count(context: ExceptionContext) -> None:
+        if getattr(context.original_exception, "sqlstate", None) == "40P01":
+            found.append(str(context.original_exception))
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "handle_error", count)
+    try:
+        yield found
+    finally:
+        event.remove(engine, "handle_error", count)

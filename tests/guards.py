@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 POINTS = "tests/app/points"
+REDEMPTION = "tests/app/redemption"
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,8 @@ GUARDS = (
     Guard(
         "account lock (holds)",
         "app/points/ledger.py",
-        "            select(LedgerAccount, overdue)\n"
-        "            .where(LedgerAccount.id == account_id)\n"
-        "            .with_for_update(of=LedgerAccount)\n",
-        "            select(LedgerAccount, overdue)\n"
-        "            .where(LedgerAccount.id == account_id)\n",
+        '    .where(_ACCOUNTS.c.id == bindparam("account"))\n    .with_for_update(of=_ACCOUNTS)\n',
+        '    .where(_ACCOUNTS.c.id == bindparam("account"))\n',
         (f"{POINTS}/test_concurrency.py",),
     ),
     Guard(
@@ -57,37 +55,40 @@ GUARDS = (
     Guard(
         "settlements lock the account before the hold (lock order)",
         "app/points/ledger.py",
-        "            .where(col(Hold.id) == hold_id)\n"
-        "            .with_for_update(of=LedgerAccount)\n",
-        "            .where(col(Hold.id) == hold_id)\n",
+        '    .where(_HOLDS.c.id == bindparam("hold"))\n    .with_for_update(of=_ACCOUNTS)\n',
+        '    .where(_HOLDS.c.id == bindparam("hold"))\n',
         (f"{POINTS}/test_concurrency.py::test_sweeps_and_settlements_never_deadlock",),
     ),
     Guard(
         "conditional hold (available >= amount)",
         "app/points/ledger.py",
-        ".where(col(LedgerAccount.id) == account.id, available >= amount)",
-        ".where(col(LedgerAccount.id) == account.id)",
+        '        _ACCOUNTS.c.id == bindparam("account"),\n'
+        "        _ACCOUNTS.c.posted_credits - _ACCOUNTS.c.posted_debits"
+        " - _ACCOUNTS.c.pending_debits\n"
+        '        >= bindparam("amount"),\n',
+        '        _ACCOUNTS.c.id == bindparam("account"),\n',
         (f"{POINTS}/test_ledger.py",),
     ),
     Guard(
         "a hold resolves once (status = pending)",
         "app/points/ledger.py",
-        "    conditions = [col(Hold.id) == hold_id, col(Hold.status) == HoldStatus.PENDING]",
-        "    conditions = [col(Hold.id) == hold_id]",
+        '    conditions = [_HOLDS.c.id == bindparam("hold"), '
+        "_HOLDS.c.status == HoldStatus.PENDING]",
+        '    conditions = [_HOLDS.c.id == bindparam("hold")]',
         (f"{POINTS}/test_ledger.py", f"{POINTS}/test_holds.py"),
     ),
     Guard(
         "no post after expires_at",
         "app/points/ledger.py",
-        "hold = await _resolve(session, hold_id, HoldStatus.POSTED, posted, now, not_overdue)",
-        "hold = await _resolve(session, hold_id, HoldStatus.POSTED, posted, now, None)",
+        "    HoldStatus.POSTED, or_(_HOLDS.c.expires_at.is_(None), _HOLDS.c.expires_at > _NOW)\n",
+        "    HoldStatus.POSTED\n",
         (f"{POINTS}/test_holds.py",),
     ),
     Guard(
         "no expiry before expires_at (an extended hold)",
         "app/points/ledger.py",
-        "hold = await _resolve(session, hold_id, HoldStatus.EXPIRED, 0, now, overdue)",
-        "hold = await _resolve(session, hold_id, HoldStatus.EXPIRED, 0, now, None)",
+        '    and_(_HOLDS.c.expires_at <= _NOW, _HOLDS.c.account_id == bindparam("account")),\n',
+        '    _HOLDS.c.account_id == bindparam("account"),\n',
         (f"{POINTS}/test_holds.py",),
     ),
     Guard(
@@ -366,6 +367,19 @@ GUARDS = (
         'connection.exec_driver_sql("BEGIN")',
         ("tests/app/test_db.py",),
         sqlite=True,
+    ),
+    Guard(
+        "redeem: the key looked up inside the reserve transaction, before the account lock",
+        "app/redemption/service.py",
+        "            found = await made(session, member.id)\n"
+        "            if found is not None:\n"
+        "                return found, False\n"
+        "            redemption_id",
+        "            redemption_id",
+        (
+            f"{REDEMPTION}/review_perf/test_perf_idem.py::"
+            "test_a_twin_that_missed_the_key_never_deadlocks_with_the_first_ones_settle",
+        ),
     ),
 )
 

@@ -278,6 +278,22 @@ async def test_a_lot_marked_expired_before_its_time(books: Books) -> None:
     assert _found(await books.problems(), f"lot {lot.id} is expired before its expiry")
 
 
+async def test_points_dated_expired_before_their_lots_expiry(books: Books) -> None:
+    account = await books.account("m1")
+    lot = await books.call(
+        ledger.earn, account, 100, reason="x", expires_at=books.now + timedelta(hours=1)
+    )
+    books.advance(hours=2)
+    await books.sweep()
+    problems = await _problems_after(
+        books,
+        "UPDATE journal_entry SET created_at = :early WHERE lot_id = :id AND kind = 'expire'",
+        id=lot.id,
+        early=books.now - timedelta(hours=3),
+    )
+    assert _found(problems, f"lot {lot.id} has points expired before")
+
+
 async def test_a_lot_that_never_expires_marked_expired(books: Books) -> None:
     account = await books.account("m1")
     lot = await books.call(ledger.earn, account, 100, reason="x")

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.engine import ExceptionContext
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,6 +19,7 @@ from app.db import Database
 from app.points import expiry, ledger
 from app.points.models import Hold, JournalEntry, PointsLot
 from app.points.service import EarnRequest, earn_points
+from tests._sql import recorded_deadlocks
 from tests.app.points.conftest import Books
 
 pytestmark = pytest.mark.asyncio
@@ -195,7 +193,7 @@ async def test_sweeps_and_settlements_never_deadlock(books: Books) -> None:
         with contextlib.suppress(ledger.HoldNotPending):
             await books.call(ledger.void_hold, hold.id)
 
-    with _counting_deadlocks(books) as deadlocks:
+    with recorded_deadlocks(books.database) as deadlocks:
         await asyncio.gather(books.run(sweeper), settlement())
     assert deadlocks == []
     assert await books.balance(account) == ledger.Balance(available=50, pending=0, held=0)
@@ -228,7 +226,7 @@ async def test_an_extension_and_a_settlement_in_one_unit_of_work_never_deadlock(
         with contextlib.suppress(ledger.HoldNotPending):
             await books.call(ledger.void_hold, first.id)
 
-    with _counting_deadlocks(books) as deadlocks:
+    with recorded_deadlocks(books.database) as deadlocks:
         await asyncio.gather(books.run(saga), settlement())
     assert deadlocks == []
     assert await books.balance(account) == ledger.Balance(available=100, pending=0, held=0)
@@ -263,7 +261,7 @@ async def test_sweeps_and_settlements_over_many_accounts(
             )
         )
 
-    with _counting_deadlocks(books) as deadlocks:
+    with recorded_deadlocks(books.database) as deadlocks:
         sweeping = asyncio.create_task(sweeps())
         await asyncio.gather(*(void(hold) for hold in holds[::4]))
         reports = await sweeping
@@ -272,19 +270,3 @@ async def test_sweeps_and_settlements_over_many_accounts(
     for account in accounts:
         assert await books.balance(account) == ledger.Balance(available=50, pending=0, held=0)
     assert await books.problems() == []
-
-
-@contextlib.contextmanager
-def _counting_deadlocks(books: Books) -> Iterator[list[str]]:
-    found: list[str] = []
-
-    def count(context: ExceptionContext) -> None:
-        if getattr(context.original_exception, "sqlstate", None) == "40P01":
-            found.append(str(context.original_exception))
-
-    engine = books.database.engine.sync_engine
-    event.listen(engine, "handle_error", count)
-    try:
-        yield found
-    finally:
-        event.remove(engine, "handle_error", count)

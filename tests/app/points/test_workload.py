@@ -6,20 +6,17 @@ at that instant leaves."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.engine import ExceptionContext
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.points import expiry, ledger
 from app.points.models import Hold, LedgerAccount
+from tests._sql import recorded_deadlocks
 from tests.app.points.conftest import Books
 
 pytestmark = pytest.mark.asyncio
@@ -112,22 +109,6 @@ class _Workload:
             await self.step(self.random.choice(OPERATIONS))
 
 
-@contextlib.contextmanager
-def _deadlocks(books: Books) -> Iterator[list[str]]:
-    found: list[str] = []
-
-    def count(context: ExceptionContext) -> None:
-        if getattr(context.original_exception, "sqlstate", None) == "40P01":
-            found.append(str(context.original_exception))
-
-    engine = books.database.engine.sync_engine
-    event.listen(engine, "handle_error", count)
-    try:
-        yield found
-    finally:
-        event.remove(engine, "handle_error", count)
-
-
 @pytest.mark.parametrize("seed", range(3))
 async def test_a_random_concurrent_workload_keeps_the_books(
     books: Books, seed: int, postgresql_only: None
@@ -138,7 +119,7 @@ async def test_a_random_concurrent_workload_keeps_the_books(
             expires = books.now + timedelta(minutes=20 + 15 * number) if number % 3 else None
             await books.call(ledger.earn, account, 30, reason="seed", expires_at=expires)
     workload = _Workload(books, seed, members)
-    with _deadlocks(books) as deadlocks:
+    with recorded_deadlocks(books.database) as deadlocks:
         await asyncio.gather(*(workload.worker(40) for _ in range(12)))
     books.now = workload.now
     assert workload.unexpected == []

@@ -7,12 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import col, select
 
 from app.points import ledger
 from app.points.models import LedgerAccount, Member
 from app.redemption.models import Redemption
 from app.redemption.requests import RedeemRefused, RedeemRequest
+from tests._sql import recorded_deadlocks
 from tests.app.redemption.conftest import ADA, Harness
 from tests.app.redemption.test_saga import _reward
 
@@ -132,3 +134,70 @@ async def test_the_same_key_sent_at_once_by_a_member_who_can_afford_one(harness:
         rows = (await session.exec(select(Redemption))).all()
     assert len(rows) == 1
     assert [m for m in made if isinstance(m, str)] == []
+
+
+async def test_a_twin_that_missed_the_key_never_deadlocks_with_the_first_ones_settle(
+    harness: Harness, postgresql_only: None
+) -> None:
+    """The retry's key lookup ran before the first request committed. Its reserve must find
+    the redemption inside its transaction before it takes the account's lock: otherwise it
+    holds that lock while its insert waits on the redemption row the first one's settle has
+    updated, and that settle waits for the lock, a deadlock (what the clean-clone CI once hit,
+    retried until the attempts ran out). Fails without the look-up in `reserve` (86ea38c)."""
+    ids, _ = await _reward(harness, "tango")
+    request = RedeemRequest(
+        member_id="alice",
+        reward_id=ids[0],
+        option_id=ids[1],
+        idempotency_key="twin",
+        recipient=ADA,
+    )
+    twin_locked, first_reserved = asyncio.Event(), asyncio.Event()
+
+    async def first_hook(point: str) -> None:  # settle only once the twin holds the lock
+        if point == "after:place_order":
+            await asyncio.wait_for(twin_locked.wait(), 30)
+
+    first, twin = harness.process(first_hook), harness.process()
+    checks = twin._vendor_checks
+
+    async def late_checks(*args: Any) -> None:  # the twin, after its key lookup missed
+        await first_reserved.wait()
+        await checks(*args)
+
+    twin._vendor_checks = late_checks  # type: ignore[method-assign,assignment]
+    place_hold = ledger.place_hold
+
+    async def waits_for_the_settle(*args: Any, **kwargs: Any) -> Any:
+        held = await place_hold(*args, **kwargs)
+        twin_locked.set()
+        for _ in range(300):  # until the first one's settle waits for the account lock
+            async with harness.database.session() as session:
+                waiting = await session.exec(  # type: ignore[call-overload]
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                    )
+                )
+                if waiting.scalar_one():
+                    break
+            await asyncio.sleep(0.01)
+        return held
+
+    with recorded_deadlocks(harness.database) as deadlocks:
+        retried = asyncio.create_task(twin.redeem(harness.program, request))
+        await asyncio.sleep(0.1)  # the twin has looked the key up and missed
+        made = await first.redeem(harness.program, request)
+        ledger.place_hold = waits_for_the_settle
+        try:
+            first_reserved.set()
+            answered = await retried
+        finally:
+            ledger.place_hold = place_hold
+            twin_locked.set()
+        await first.drain(30)
+    assert answered.redemption.id == made.redemption.id
+    assert deadlocks == []
+    async with harness.database.session() as session:
+        stored = (await session.exec(select(Redemption))).all()
+    assert [row.status for row in stored] == ["COMPLETED"]
