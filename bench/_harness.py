@@ -137,6 +137,11 @@ class Served:
         kilobytes = int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)[1])  # type: ignore[index]
         return kilobytes / 1024
 
+    def cpu_seconds(self) -> float:
+        """CPU the server process has used so far, user and system (Linux ``/proc``)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 GATEWAY = "gateway"
 

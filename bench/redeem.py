@@ -23,16 +23,16 @@ import asyncio
 import os
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from app.db import Database
 from app.redemption.models import RedemptionStatus
 from app.redemption.requests import RedeemRequest
 from app.runtime import open_services
-from bench._harness import GATEWAY, server, settings_for, workdir
+from bench._harness import GATEWAY, Served, server, settings_for, workdir
 from bench._redemptions import (
     MEMBERS,
     Target,
@@ -46,6 +46,8 @@ from bench._redemptions import (
     vendor_urls,
 )
 from vendors import Recipient
+
+FLOOR_REQUESTS = 2000
 
 
 def _headers(api_key: str) -> dict[str, str]:
@@ -69,6 +71,28 @@ async def _throughput(url: str, api_key: str, target: Target, count: int, client
         await asyncio.gather(*(one_client() for _ in range(clients)))
         elapsed = time.perf_counter() - started
     return statuses.get("COMPLETED", 0) / elapsed, statuses
+
+
+async def _floor(url: str, api_key: str, count: int, clients: int) -> None:
+    """The simplest authenticated request (``{ __typename }``), ``count`` times: what HTTP,
+    the middleware, GraphQL and the access log cost the gateway with no work behind them."""
+    body = orjson.dumps({"query": "{ __typename }"})
+    next_n = iter(range(count))
+    async with httpx.AsyncClient(base_url=url, timeout=60, headers=_headers(api_key)) as client:
+
+        async def one_client() -> None:
+            for _ in next_n:
+                (await client.post("/graphql", content=body)).raise_for_status()
+
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+
+
+def _cpu_ms_each(gateway: Served, count: int, run: Any) -> tuple[float, float, Any]:
+    """Run ``run()``; CPU milliseconds per item of the gateway and of this load generator."""
+    gateway_before, here_before = gateway.cpu_seconds(), time.process_time()
+    result = asyncio.run(run())
+    gateway_ms = 1000 * (gateway.cpu_seconds() - gateway_before) / count
+    return gateway_ms, 1000 * (time.process_time() - here_before) / count, result
 
 
 async def _writes_per_redemption(env: dict[str, str], count: int) -> float:
@@ -119,28 +143,28 @@ async def _in_flight(url: str, api_key: str, target: Target, count: int) -> list
         return list(await asyncio.gather(*(one(n) for n in range(count))))
 
 
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def _run_backend(name: str, postgres: str | None, args: argparse.Namespace) -> None:
     with workdir() as directory, database_env(postgres) as db_env:
         prepared, target = asyncio.run(prepare_members(directory, **db_env, **unlimited()))
         env = prepared.env
+        key, count = prepared.demo.api_key, args.redemptions
         with server(GATEWAY, env) as gateway:
-            rate, statuses = asyncio.run(
-                _throughput(
-                    gateway.url, prepared.demo.api_key, target, args.redemptions, args.clients
-                )
+            gateway_ms, client_ms, (rate, statuses) = _cpu_ms_each(
+                gateway, count, lambda: _throughput(gateway.url, key, target, count, args.clients)
+            )
+            floor_ms, floor_client_ms, _ = _cpu_ms_each(
+                gateway, FLOOR_REQUESTS, lambda: _floor(gateway.url, key, FLOOR_REQUESTS, 32)
             )
         stored = asyncio.run(outcome(env))
         print(
             f"{name:<11} throughput: {rate:7.1f} completed redemptions/s "
-            f"({args.redemptions} over {args.clients} clients in this process; answers "
+            f"({count} over {args.clients} clients in this process; answers "
             f"{statuses}; stored {stored})"
+        )
+        print(
+            f"{name:<11} CPU per redemption: gateway {gateway_ms:.1f} ms, load generator "
+            f"{client_ms:.1f} ms; per `{{ __typename }}` request: gateway {floor_ms:.2f} ms, "
+            f"load generator {floor_client_ms:.2f} ms (one worker: 200/s needs <= 5 ms)"
         )
         writes = asyncio.run(_writes_per_redemption(env, 200))
         print(f"{name:<11} write transactions per completed redemption: {writes:.2f} (target <= 3)")
@@ -167,7 +191,7 @@ def _in_flight_run(
                     break
                 time.sleep(0.5)
             done = time.perf_counter() - started
-            rss = _peak_rss_mb(gateway.pid)
+            rss = gateway.peak_rss_mb()
     p99 = statistics.quantiles(latencies, n=100)[98]
     print(
         f"{name:<11} in flight: {count} at once, vendor answering in 1 s: redeem p99 {p99:.2f} s "

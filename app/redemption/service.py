@@ -136,30 +136,23 @@ class RedemptionService:
         check_shape(request)
         request_hash = fingerprint(request.fingerprint())
         breakers = {name: a.breaker_state() for name, a in self.vendors.adapters.items()}
+        chosen: ChosenOption | None = None
         async with self.database.session() as session:
             existing = await _by_key(session, program.id, request)
+            if existing is None and self.rates.last is not None:
+                # The rates in memory: pricing asks nobody, the offer is chosen in this session.
+                rates = await self._rates(now)
+                chosen = await _choose(session, request, rates, breakers)
         if existing is not None:
             if existing.request_hash != request_hash:
                 raise _key_reused()
             return Redeemed(existing, None)
-        # Asked with no connection held: a refresh (the process's first pricing) writes the
-        # rates, and readers that held their connections meanwhile would starve the pool.
-        try:
-            rates = await self.rates.current(now)
-        except FxError as error:
-            raise RedeemRefused("PRICING_UNAVAILABLE", str(error)) from error
-        async with self.database.session() as session:
-            try:
-                chosen = await choose_option(
-                    session,
-                    request.reward_id,
-                    request.option_id,
-                    request.amount,
-                    rates=rates,
-                    breaker_states=breakers,
-                )
-            except OfferError as refused:
-                raise RedeemRefused(refused.code, refused.message, refused.field) from None
+        if chosen is None:
+            # Asked with no connection held: a refresh (the process's first pricing) writes the
+            # rates, and readers that held their connections meanwhile would starve the pool.
+            rates = await self._rates(now)
+            async with self.database.session() as session:
+                chosen = await _choose(session, request, rates, breakers)
         check_for_kind(request, chosen.reward.kind, now=now)
         await self._vendor_checks(chosen, request)
 
@@ -252,6 +245,12 @@ class RedemptionService:
             return Redeemed(row, None)
         await self.saga.at("committed:reserve")
         return Redeemed(row, self.start(row.id, fresh=True, lease=lease, created=row))
+
+    async def _rates(self, now: datetime) -> RateTable:
+        try:
+            return await self.rates.current(now)
+        except FxError as error:
+            raise RedeemRefused("PRICING_UNAVAILABLE", str(error)) from error
 
     async def _vendor_checks(self, chosen: ChosenOption, request: RedeemRequest) -> None:
         """What the first offer's vendor would refuse (Viator's booking questions), refused
@@ -388,6 +387,25 @@ class RedemptionService:
             from app.redemption.worker import Worker
 
             await Worker(self, wake=self._wake).start(stack)
+
+
+async def _choose(
+    session: AsyncSession,
+    request: RedeemRequest,
+    rates: RateTable,
+    breakers: dict[str, str],
+) -> ChosenOption:
+    try:
+        return await choose_option(
+            session,
+            request.reward_id,
+            request.option_id,
+            request.amount,
+            rates=rates,
+            breaker_states=breakers,
+        )
+    except OfferError as refused:
+        raise RedeemRefused(refused.code, refused.message, refused.field) from None
 
 
 async def _by_key(
