@@ -30,7 +30,6 @@ import orjson
 from sqlalchemy import bindparam, insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app._types import utcnow
@@ -440,13 +439,14 @@ _BY_KEY: Final = (
 
 
 async def _find(session: AsyncSession, member_id: uuid.UUID, key: str) -> Redemption | None:
-    return (
-        await session.exec(
-            select(Redemption).where(
-                Redemption.member_id == member_id, Redemption.idempotency_key == key
-            )
-        )
-    ).first()
+    found = (await execute(session, _BY_MEMBER_KEY, {"member": member_id, "key": key})).first()
+    return None if found is None else Redemption(**found._mapping)
+
+
+_BY_MEMBER_KEY: Final = sa_select(*_REDEMPTIONS.c).where(
+    _REDEMPTIONS.c.member_id == bindparam("member"),
+    _REDEMPTIONS.c.idempotency_key == bindparam("key"),
+)
 
 
 _INSERT_REDEMPTION: Final = insert(_REDEMPTIONS)
