@@ -164,6 +164,10 @@ class RedemptionService:
             return found
 
         async def reserve(session: AsyncSession) -> tuple[Redemption, bool]:
+            # The clock read again, on every attempt: the pricing and the vendor's checks above
+            # take time, and the ledger dates the hold by it (a stale one would date it before
+            # an earn that committed meanwhile and whose points it spends).
+            now = self.clock()
             member, account = await member_account(session, program.id, request.member_id, now=now)
             # Made since the look-up above? Inserting a twin instead would wait on the winner's
             # row, which its saga may be updating while it waits for this account's lock.
