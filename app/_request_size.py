@@ -4,10 +4,9 @@ whole: the GraphQL parser, its caches and the response cache only ever see bound
 
 from __future__ import annotations
 
-import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app._asgi import BodyTooLarge, read_body, replay
+from app._asgi import BodyTooLarge, read_body, replay, send_error
 
 __all__ = ["RequestSizeLimitMiddleware"]
 
@@ -33,26 +32,10 @@ class RequestSizeLimitMiddleware:
         await self.app(scope, replay(body, receive), send)
 
     async def _refuse(self, send: Send) -> None:
-        body = orjson.dumps(
-            {
-                "data": None,
-                "errors": [
-                    {
-                        "message": f"The request body is over {self.max_bytes} bytes.",
-                        "extensions": {"code": "PAYLOAD_TOO_LARGE", "limit": self.max_bytes},
-                    }
-                ],
-            }
+        await send_error(
+            send,
+            413,
+            f"The request body is over {self.max_bytes} bytes.",
+            {"code": "PAYLOAD_TOO_LARGE", "limit": self.max_bytes},
+            [(b"connection", b"close")],
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})

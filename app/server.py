@@ -25,6 +25,7 @@ from starlette.routing import Route
 from strawberry.schema import BaseSchema
 
 from app._access_log import AccessLogMiddleware
+from app._admission import AdmissionMiddleware
 from app._request_size import RequestSizeLimitMiddleware
 from app._types import utcnow
 from app.catalog.service import CatalogService
@@ -104,6 +105,11 @@ def create_app(settings: Settings, *, schema: BaseSchema | None = None) -> Starl
             CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER, generator=_request_ids()
         ),
         Middleware(AccessLogMiddleware),
+        Middleware(
+            AdmissionMiddleware,
+            limit=settings.max_active_requests,
+            wait_seconds=settings.busy_wait_seconds,
+        ),
         Middleware(RequestSizeLimitMiddleware, max_bytes=settings.max_request_bytes),
     ]
     if cache is not None:

@@ -219,6 +219,16 @@ class Settings(BaseSettings):
         description="The most one GraphQL document may cost (an object field costs 1, page sizes "
         "multiply what is under them); costlier documents are refused before they run.",
     )
+    max_active_requests: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        default=64,
+        description="Requests worked on at once per process; more wait their turn "
+        "(`REWARDGATE_BUSY_WAIT_SECONDS`), then are refused with HTTP 503 `BUSY` before "
+        "anything of theirs ran.",
+    )
+    busy_wait_seconds: Annotated[float, Field(ge=0, le=300)] = Field(
+        default=5.0,
+        description="How long a request waits for its turn before it is refused as `BUSY`.",
+    )
     max_request_bytes: Annotated[int, Field(ge=1_024, le=16 * 1024 * 1024)] = Field(
         default=65_536,
         description="Larger request bodies are refused with HTTP 413 before they are parsed.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -188,12 +189,16 @@ def _drain(process: subprocess.Popen[bytes]) -> list[int]:
     """Read the process's output as it comes (a pipe nobody reads would block it); the bytes
     read so far, in a one-item list."""
     read = [0]
+    kept = os.environ.get("BENCH_SERVER_LOG")  # a file that keeps the output, for a post-mortem
 
     def pump() -> None:
         stream = process.stdout
         assert stream is not None
-        for chunk in iter(lambda: os.read(stream.fileno(), 65_536), b""):
-            read[0] += len(chunk)
+        with open(kept, "ab") if kept else contextlib.nullcontext() as copy:
+            for chunk in iter(lambda: os.read(stream.fileno(), 65_536), b""):
+                read[0] += len(chunk)
+                if copy is not None:
+                    copy.write(chunk)
 
     threading.Thread(target=pump, daemon=True).start()
     return read
