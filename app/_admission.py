@@ -1,13 +1,15 @@
-"""At most ``limit`` requests are worked on at once; the others wait their turn, holding
-nothing, for up to ``wait_seconds``, and are then refused with HTTP 503 (``BUSY``,
-``Retry-After``) before anything of theirs has run.
+"""At most ``limit`` requests are worked on at once; the others wait their turn for up to
+``wait_seconds``, holding nothing but their body (read, and bounded, before the gate: a client
+that never finishes sending one must not hold a turn), and are then refused with HTTP 503
+(``BUSY``, ``Retry-After``) before anything of theirs has run.
 
 Without it a burst waited in the database pool's queue instead, each request having started,
-and whatever waited past the pool's timeout failed half-way: 2,000 redeem mutations at once on
+and whatever waited past the pool's timeout failed: 2,000 redeem mutations at once on
 PostgreSQL gave 880 HTTP 500s and 672 masked errors, and a client could not tell whether its
 redemption existed. A refusal here says it does not; a retry under the same idempotency key is
-always safe. A database that still runs out of connections behind the gate (background work
-shares the pool) is answered the same way, if the response has not started.
+always safe. Code that finds the database pool dry *before* it has done anything (the
+credential check) raises `Busy`, answered the same way; a pool that runs dry later, in a
+resolver, stays an unexpected error: something may have been committed by then.
 
 The probes (``/healthz``, ``/readyz``) are never queued: a busy gateway is alive and ready.
 """
@@ -15,16 +17,20 @@ The probes (``/healthz``, ``/readyz``) are never queued: a busy gateway is alive
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app._asgi import send_error
 
-__all__ = ["AdmissionMiddleware"]
+__all__ = ["AdmissionMiddleware", "Busy"]
 
 _PROBES = frozenset({"/healthz", "/readyz"})
+
+
+class Busy(Exception):
+    """No database connection came free for a request that has not done anything yet."""
 
 
 class AdmissionMiddleware:
@@ -50,7 +56,7 @@ class AdmissionMiddleware:
 
         try:
             await self.app(scope, receive, send_noting_start)
-        except PoolTimeout:
+        except Busy:
             if started:
                 raise
             await _busy(send, "The gateway is busy (no database connection was free)")
@@ -74,6 +80,10 @@ class AdmissionMiddleware:
             raise
         finally:
             timer.cancel()
+            if not (turn.done() and not turn.cancelled() and turn.result()):
+                # Refused or gone: out of the queue now, not when a turn next comes free.
+                with contextlib.suppress(ValueError):
+                    self._waiting.remove(turn)
 
     def _give_back(self) -> None:
         while self._waiting:
@@ -95,6 +105,6 @@ async def _busy(send: Send, message: str) -> None:
         503,
         f"{message}; try again in a moment (a mutation with the same idempotency key).",
         {"code": "BUSY"},
-        # Closed: the request's body was never read, and the retry may come much later.
+        # Closed: the retry may come much later, and a burst should not keep its connections.
         [(b"retry-after", b"1"), (b"connection", b"close")],
     )

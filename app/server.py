@@ -105,12 +105,13 @@ def create_app(settings: Settings, *, schema: BaseSchema | None = None) -> Starl
             CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER, generator=_request_ids()
         ),
         Middleware(AccessLogMiddleware),
+        # The body is read (and bounded) before the gate: a slow upload never holds a turn.
+        Middleware(RequestSizeLimitMiddleware, max_bytes=settings.max_request_bytes),
         Middleware(
             AdmissionMiddleware,
             limit=settings.max_active_requests,
             wait_seconds=settings.busy_wait_seconds,
         ),
-        Middleware(RequestSizeLimitMiddleware, max_bytes=settings.max_request_bytes),
     ]
     if cache is not None:
         middleware.append(

@@ -20,8 +20,10 @@ from typing import Any
 import orjson
 from cashews.backends.interface import Backend
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app._admission import Busy
 from app._asgi import read_body, replay
 from app._types import utcnow
 from app.partners.auth import CredentialCache, Unauthenticated
@@ -132,15 +134,20 @@ class ResponseCacheMiddleware:
             )
         except Unauthenticated:
             return None  # the view answers 401; never from the cache
+        except PoolTimeout as dry:
+            raise Busy from dry  # nothing of the request has run: a retry is safe
         catalog = state["catalog"]
         try:
             program = principal.program_id or await catalog.first_program(principal.partner_id)
             price_class = await catalog.price_class_id(program)
+            version = await catalog.version()
         except LookupError:
             return None  # a credential outliving its program: the view answers 401
+        except PoolTimeout as dry:
+            raise Busy from dry
         digest = hashlib.sha256(body)
         digest.update(str(price_class).encode())
-        digest.update(str(await catalog.version()).encode())
+        digest.update(str(version).encode())
         return f"gql:{digest.hexdigest()}"
 
 

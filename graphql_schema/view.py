@@ -13,12 +13,14 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.schema import BaseSchema
 
+from app._admission import Busy
 from app._types import utcnow
 from app.partners.auth import CredentialCache, Principal, Unauthenticated
 from app.settings import Settings
@@ -140,4 +142,6 @@ class GraphQLView(GraphQL[Context, None]):
             )
         except Unauthenticated as exc:
             return None, str(exc)
+        except PoolTimeout as dry:
+            raise Busy from dry  # nothing of the request has run: a retry is safe
         return principal, None

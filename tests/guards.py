@@ -369,6 +369,16 @@ GUARDS = (
         sqlite=True,
     ),
     Guard(
+        "redeem: the account locked before the key is looked up again",
+        "app/redemption/service.py",
+        "            await ledger.lock_account(session, account.id)\n",
+        "",
+        (
+            f"{REDEMPTION}/review_perf/test_perf_idem.py::"
+            "test_a_twin_whose_in_transaction_look_up_missed_never_deadlocks",
+        ),
+    ),
+    Guard(
         "redeem: the key looked up inside the reserve transaction, before the account lock",
         "app/redemption/service.py",
         "            found = await made(session, member.id)\n"

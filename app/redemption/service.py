@@ -169,8 +169,10 @@ class RedemptionService:
             # an earn that committed meanwhile and whose points it spends).
             now = self.clock()
             member, account = await member_account(session, program.id, request.member_id, now=now)
-            # Made since the look-up above? Inserting a twin instead would wait on the winner's
-            # row, which its saga may be updating while it waits for this account's lock.
+            # Made since the look-up above? Looked up under the account's lock, which a twin
+            # request holds until it commits: a twin inserted instead would wait on the
+            # winner's row while the winner's saga, updating it, waits for this lock.
+            await ledger.lock_account(session, account.id)
             found = await made(session, member.id)
             if found is not None:
                 return found, False

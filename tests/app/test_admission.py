@@ -7,10 +7,15 @@ import asyncio
 import httpx
 import orjson
 import pytest
+from asgi_lifespan import LifespanManager
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
-from app._admission import AdmissionMiddleware
+from app._admission import AdmissionMiddleware, Busy
+from app.db import Database
+from app.partners.auth import CredentialCache
+from app.server import create_app
+from app.settings import Settings
 
 pytestmark = pytest.mark.asyncio
 
@@ -86,7 +91,7 @@ async def test_a_waiter_that_goes_away_leaves_no_turn_behind() -> None:
     await _until(lambda: len(gate._waiting) == 1)
     gone.cancel()
     handed = asyncio.create_task(gate._take())
-    await _until(lambda: len(gate._waiting) == 2)
+    await _until(lambda: len(gate._waiting) == 1 and gone.done())
     gate._give_back()  # that request ends: the turn skips the waiter that went away
     handed.cancel()  # and the one it was handed to goes away before it ran
     for task in (gone, handed):
@@ -98,15 +103,88 @@ async def test_a_waiter_that_goes_away_leaves_no_turn_behind() -> None:
         assert (await client.post("/after")).status_code == 200
 
 
-async def test_a_database_pool_that_runs_dry_behind_the_gate_is_busy_not_a_500() -> None:
+async def test_a_request_that_found_the_database_pool_dry_before_it_ran_is_busy() -> None:
+    """`Busy` (the credential check found no connection free) is BUSY, not a 500."""
     app = _App()
-    app.fail_with = PoolTimeout("QueuePool limit of size 10 overflow 10 reached")
+    app.fail_with = Busy()
     gate = AdmissionMiddleware(app, limit=4, wait_seconds=1)
     async with _client(gate) as client:
         answer = await client.post("/graphql")
     assert answer.status_code == 503
     assert orjson.loads(answer.content)["errors"][0]["extensions"]["code"] == "BUSY"
     assert gate._free == 4
+
+
+async def test_refused_and_departed_waiters_leave_the_queue_at_once() -> None:
+    """While every turn is held, each refused or cancelled waiter is gone from the queue as
+    soon as it ends (helper-9: 2,000 were kept until a turn came free)."""
+    gate = AdmissionMiddleware(_App(), limit=1, wait_seconds=0.001)
+    assert await gate._take()
+    refused = await asyncio.gather(*(gate._take() for _ in range(1000)))
+    assert not any(refused)
+    gone = [asyncio.create_task(gate._take()) for _ in range(1000)]
+    await asyncio.sleep(0)
+    for task in gone:
+        task.cancel()
+    await asyncio.gather(*gone, return_exceptions=True)
+    assert len(gate._waiting) == 0
+
+
+async def test_a_body_that_never_arrives_holds_no_turn(
+    settings: Settings, database: Database
+) -> None:
+    """The gateway reads a body before the gate: a client that never finishes sending one
+    does not shut the others out (helper-9: with the gate first, 64 of them did)."""
+    app = create_app(
+        settings.model_copy(update={"max_active_requests": 1, "busy_wait_seconds": 0.2})
+    )
+    async with LifespanManager(app) as manager:
+        stalled, never = asyncio.Event(), asyncio.Event()
+
+        async def receive_slowly() -> Message:
+            if not stalled.is_set():
+                stalled.set()
+                return {"type": "http.request", "body": b'{"query": "{ vers', "more_body": True}
+            await never.wait()
+            return {"type": "http.disconnect"}
+
+        async def ignore(message: Message) -> None:
+            pass
+
+        scope: Scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/graphql",
+            "raw_path": b"/graphql",
+            "root_path": "",
+            "query_string": b"",
+            "headers": [
+                (b"host", b"gw"),
+                (b"content-type", b"application/json"),
+                (b"content-length", b"100"),
+            ],
+            "client": ("1.2.3.4", 1),
+            "server": ("gw", 80),
+            "state": {},
+        }
+
+        async def upload_slowly() -> None:
+            await manager.app(scope, receive_slowly, ignore)
+
+        slow = asyncio.create_task(upload_slowly())
+        await asyncio.wait_for(stalled.wait(), 5)
+        try:
+            transport = httpx.ASGITransport(app=manager.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+                answer = await client.post("/graphql", json={"query": "{ version }"})
+            assert answer.status_code == 200, answer.text
+        finally:
+            slow.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await slow
 
 
 async def test_the_probes_are_never_queued() -> None:
@@ -120,3 +198,26 @@ async def test_the_probes_are_never_queued() -> None:
         app.release.set()
         assert (await probe).status_code == 200
         assert (await holder).status_code == 200
+
+
+async def test_a_credential_check_that_finds_the_pool_dry_is_busy(
+    settings: Settings, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The credential is checked before anything of the request runs: no connection free
+    for it is BUSY, which a retry may follow (before: a plain-text 500)."""
+
+    async def dry(*args: object, **kwargs: object) -> None:
+        raise PoolTimeout("QueuePool limit of size 10 overflow 10 reached")
+
+    monkeypatch.setattr(CredentialCache, "resolve", dry)
+    app = create_app(settings.model_copy(update={"response_cache_url": "off"}))
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            answer = await client.post(
+                "/graphql",
+                json={"query": "{ version }"},
+                headers={"Authorization": "Bearer rg_test_whatever"},
+            )
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["errors"][0]["extensions"]["code"] == "BUSY"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import col, select
 
+import app.redemption.service as service_module
 from app.points import ledger
 from app.points.models import LedgerAccount, Member
 from app.redemption.models import Redemption
@@ -201,3 +203,74 @@ async def test_a_twin_that_missed_the_key_never_deadlocks_with_the_first_ones_se
     async with harness.database.session() as session:
         stored = (await session.exec(select(Redemption))).all()
     assert [row.status for row in stored] == ["COMPLETED"]
+
+
+async def test_a_twin_whose_in_transaction_look_up_missed_never_deadlocks(
+    harness: Harness, postgresql_only: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The look-up inside reserve can miss too, if it runs before the account's lock: the twin
+    then waits for the lock the uncommitted first request holds, and inserts once it has it,
+    while the first one's saga has updated the row and waits for that lock, a deadlock (about
+    1 run in 3 of test_one_key_many_inputs_at_once, helper-9). Fails without the lock taken
+    before the look-up."""
+    ids, _ = await _reward(harness, "tango")
+    request = RedeemRequest(
+        member_id="alice",
+        reward_id=ids[0],
+        option_id=ids[1],
+        idempotency_key="twin",
+        recipient=ADA,
+    )
+    twin_missed, twin_locked = asyncio.Event(), asyncio.Event()
+    tasks: dict[str, asyncio.Task[Any]] = {}
+
+    async def first_hook(point: str) -> None:  # the saga settles once the twin holds the lock
+        if point == "after:place_order":
+            await asyncio.wait_for(twin_locked.wait(), 30)
+
+    first, twin = harness.process(first_hook), harness.process()
+    real_find, real_hold = service_module._find, ledger.place_hold
+
+    async def find(*args: Any) -> Any:
+        found = await real_find(*args)
+        if asyncio.current_task() is tasks.get("twin") and found is None:
+            twin_missed.set()
+        return found
+
+    async def place_hold(*args: Any, **kwargs: Any) -> Any:
+        me = asyncio.current_task()
+        held = await real_hold(*args, **kwargs)
+        if me is tasks.get("first"):
+            # The first holds the account lock, uncommitted, until the twin's look-up ran.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(twin_missed.wait(), 3)
+        elif me is tasks.get("twin"):
+            twin_locked.set()
+            for _ in range(300):  # until the first one's settle waits for the account lock
+                async with harness.database.session() as session:
+                    waiting = await session.exec(  # type: ignore[call-overload]
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity "
+                            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                        )
+                    )
+                    if waiting.scalar_one():
+                        break
+                await asyncio.sleep(0.01)
+        return held
+
+    monkeypatch.setattr(service_module, "_find", find)
+    monkeypatch.setattr(ledger, "place_hold", place_hold)
+    with recorded_deadlocks(harness.database) as deadlocks:
+        tasks["first"] = asyncio.create_task(first.redeem(harness.program, request))
+        await asyncio.sleep(0.3)  # the first holds the lock, its row not committed
+        tasks["twin"] = asyncio.create_task(twin.redeem(harness.program, request))
+        made = await tasks["first"]
+        try:
+            answered = await asyncio.wait_for(tasks["twin"], 60)
+        finally:
+            twin_locked.set()
+        await first.drain(30)
+        await twin.drain(30)
+    assert answered.redemption.id == made.redemption.id
+    assert deadlocks == [], deadlocks
