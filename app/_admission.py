@@ -19,18 +19,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Iterator
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app._asgi import send_error
 
-__all__ = ["AdmissionMiddleware", "Busy"]
+__all__ = ["AdmissionMiddleware", "Busy", "pool_dry_is_busy"]
 
 _PROBES = frozenset({"/healthz", "/readyz"})
 
 
 class Busy(Exception):
     """No database connection came free for a request that has not done anything yet."""
+
+
+@contextlib.contextmanager
+def pool_dry_is_busy() -> Iterator[None]:
+    """Around work that runs before anything of the request has: no database connection
+    free for it is `Busy`."""
+    try:
+        yield
+    except PoolTimeout as dry:
+        raise Busy from dry
 
 
 class AdmissionMiddleware:
@@ -75,12 +87,12 @@ class AdmissionMiddleware:
             return await turn
         except asyncio.CancelledError:
             # The client went away: a turn handed over meanwhile goes to the next one.
-            if turn.done() and not turn.cancelled() and turn.result():
+            if _granted(turn):
                 self._give_back()
             raise
         finally:
             timer.cancel()
-            if not (turn.done() and not turn.cancelled() and turn.result()):
+            if not _granted(turn):
                 # Refused or gone: out of the queue now, not when a turn next comes free.
                 with contextlib.suppress(ValueError):
                     self._waiting.remove(turn)
@@ -92,6 +104,11 @@ class AdmissionMiddleware:
                 turn.set_result(True)
                 return
         self._free += 1
+
+
+def _granted(turn: asyncio.Future[bool]) -> bool:
+    """The turn was handed to this waiter (by `_give_back`), not refused or cancelled."""
+    return turn.done() and not turn.cancelled() and turn.result()
 
 
 def _refuse(turn: asyncio.Future[bool]) -> None:

@@ -20,10 +20,9 @@ from typing import Any
 import orjson
 from cashews.backends.interface import Backend
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app._admission import Busy
+from app._admission import pool_dry_is_busy
 from app._asgi import read_body, replay
 from app._types import utcnow
 from app.partners.auth import CredentialCache, Unauthenticated
@@ -82,7 +81,8 @@ class ResponseCacheMiddleware:
             await self.app(scope, receive, send)
             return
         body = await read_body(receive)
-        key = await self._key(scope, body)
+        with pool_dry_is_busy():  # nothing of the request has run: a retry is safe
+            key = await self._key(scope, body)
         if key is not None:
             cached = await self.cache.get(key)
             if cached is not None:
@@ -134,8 +134,6 @@ class ResponseCacheMiddleware:
             )
         except Unauthenticated:
             return None  # the view answers 401; never from the cache
-        except PoolTimeout as dry:
-            raise Busy from dry  # nothing of the request has run: a retry is safe
         catalog = state["catalog"]
         try:
             program = principal.program_id or await catalog.first_program(principal.partner_id)
@@ -143,8 +141,6 @@ class ResponseCacheMiddleware:
             version = await catalog.version()
         except LookupError:
             return None  # a credential outliving its program: the view answers 401
-        except PoolTimeout as dry:
-            raise Busy from dry
         digest = hashlib.sha256(body)
         digest.update(str(price_class).encode())
         digest.update(str(version).encode())

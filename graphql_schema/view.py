@@ -13,14 +13,13 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.schema import BaseSchema
 
-from app._admission import Busy
+from app._admission import pool_dry_is_busy
 from app._types import utcnow
 from app.partners.auth import CredentialCache, Principal, Unauthenticated
 from app.settings import Settings
@@ -134,14 +133,13 @@ class GraphQLView(GraphQL[Context, None]):
         if scheme.lower() != "bearer" or not credential.strip():
             return None, "use an 'Authorization: Bearer <token>' header"
         try:
-            principal = await self.credentials.resolve(
-                request.state.database.session,
-                credential.strip(),
-                secret=self.settings.member_token_secret.get_secret_value(),
-                now=utcnow(),
-            )
+            with pool_dry_is_busy():  # nothing of the request has run: a retry is safe
+                principal = await self.credentials.resolve(
+                    request.state.database.session,
+                    credential.strip(),
+                    secret=self.settings.member_token_secret.get_secret_value(),
+                    now=utcnow(),
+                )
         except Unauthenticated as exc:
             return None, str(exc)
-        except PoolTimeout as dry:
-            raise Busy from dry  # nothing of the request has run: a retry is safe
         return principal, None
