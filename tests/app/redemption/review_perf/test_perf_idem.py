@@ -138,6 +138,21 @@ async def test_the_same_key_sent_at_once_by_a_member_who_can_afford_one(harness:
     assert [m for m in made if isinstance(m, str)] == []
 
 
+async def _until_a_lock_is_waited_for(harness: Harness) -> None:
+    """Until some PostgreSQL session of this database waits for a lock (3 s at most)."""
+    for _ in range(300):
+        async with harness.database.session() as session:
+            waiting = await session.exec(  # type: ignore[call-overload]
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            )
+            if waiting.scalar_one():
+                return
+        await asyncio.sleep(0.01)
+
+
 async def test_a_twin_that_missed_the_key_never_deadlocks_with_the_first_ones_settle(
     harness: Harness, postgresql_only: None
 ) -> None:
@@ -173,17 +188,7 @@ async def test_a_twin_that_missed_the_key_never_deadlocks_with_the_first_ones_se
     async def waits_for_the_settle(*args: Any, **kwargs: Any) -> Any:
         held = await place_hold(*args, **kwargs)
         twin_locked.set()
-        for _ in range(300):  # until the first one's settle waits for the account lock
-            async with harness.database.session() as session:
-                waiting = await session.exec(  # type: ignore[call-overload]
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity "
-                        "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                    )
-                )
-                if waiting.scalar_one():
-                    break
-            await asyncio.sleep(0.01)
+        await _until_a_lock_is_waited_for(harness)  # the first one's settle, for the account
         return held
 
     with recorded_deadlocks(harness.database) as deadlocks:
@@ -246,17 +251,7 @@ async def test_a_twin_whose_in_transaction_look_up_missed_never_deadlocks(
                 await asyncio.wait_for(twin_missed.wait(), 3)
         elif me is tasks.get("twin"):
             twin_locked.set()
-            for _ in range(300):  # until the first one's settle waits for the account lock
-                async with harness.database.session() as session:
-                    waiting = await session.exec(  # type: ignore[call-overload]
-                        text(
-                            "SELECT count(*) FROM pg_stat_activity "
-                            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                        )
-                    )
-                    if waiting.scalar_one():
-                        break
-                await asyncio.sleep(0.01)
+            await _until_a_lock_is_waited_for(harness)  # the first one's settle, for the account
         return held
 
     monkeypatch.setattr(service_module, "_find", find)
